@@ -1,0 +1,3 @@
+"""CLI commands for the evaluate stage (registered on the main app)."""
+
+from __future__ import annotations

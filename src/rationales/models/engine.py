@@ -1,0 +1,167 @@
+"""The one forward engine: every probability any explainer or metric asks for runs here.
+
+A request is a hashable *key* that has a length (for a transformer: the tuple of input
+ids; for tf-idf: the tuple of words). The engine
+
+- deduplicates the keys of one call,
+- answers what it has seen before from an LRU cache keyed by the key itself,
+- sorts the rest by length and cuts them into batches whose padded size stays within a
+  token budget (``batch_size × longest ≤ token_budget``), so short inputs are not padded
+  to long ones,
+- runs each batch through ``run_batch`` under ``torch.inference_mode()`` on a
+  configurable number of threads,
+
+and counts what it did in ``stats``: ``requests`` (keys asked for), ``cache_hits`` (keys
+answered without running the model, including duplicates within a call),
+``forward_passes`` (sequences actually run), ``batches`` and ``tokens`` (the sum of the
+lengths of the sequences run, padding excluded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import OrderedDict
+from typing import Any, Callable, Hashable, Iterator, Sequence
+
+import numpy as np
+
+STAT_NAMES = ("requests", "cache_hits", "forward_passes", "batches", "tokens")
+
+
+class ForwardEngine:
+    """Deduplicating, caching, length-sorting, token-budget batching model runner.
+
+    ``run_batch(keys)`` receives a list of keys (at most ``max_batch_size``, padded size
+    within ``token_budget``) and returns an array of shape (len(keys), n_outputs).
+    ``length(key)`` gives a key's length in tokens (default ``len``).
+    ``threads``: torch intra-op threads while a batch runs (None = leave as is).
+    ``cache_size``: how many results the LRU cache keeps (0 disables caching).
+    ``no_grad``: run under ``torch.inference_mode()`` (False for non-torch models that
+    do not need it; it is harmless either way).
+    """
+
+    def __init__(
+        self,
+        run_batch: Callable[[list[Hashable]], np.ndarray],
+        *,
+        length: Callable[[Hashable], int] = len,  # type: ignore[assignment]
+        token_budget: int = 16384,
+        max_batch_size: int = 256,
+        cache_size: int = 200_000,
+        threads: int | None = None,
+        no_grad: bool = True,
+    ) -> None:
+        if token_budget < 1 or max_batch_size < 1:
+            raise ValueError("token_budget and max_batch_size must be at least 1")
+        if cache_size < 0:
+            raise ValueError("cache_size must be >= 0")
+        self.run_batch = run_batch
+        self.length = length
+        self.token_budget = int(token_budget)
+        self.max_batch_size = int(max_batch_size)
+        self.cache_size = int(cache_size)
+        self.threads = threads
+        self.no_grad = no_grad
+        self._cache: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self.stats: dict[str, int] = {k: 0 for k in STAT_NAMES}
+
+    # -- bookkeeping ---------------------------------------------------------------
+    def reset_stats(self) -> None:
+        """Set every counter in ``stats`` back to zero (the cache is kept)."""
+        for k in STAT_NAMES:
+            self.stats[k] = 0
+
+    def clear_cache(self) -> None:
+        """Forget every cached result (call after the model's weights change)."""
+        self._cache.clear()
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    # -- the call ------------------------------------------------------------------
+    def __call__(self, keys: Sequence[Hashable]) -> np.ndarray:
+        """Outputs for each key, in order: shape (len(keys), n_outputs)."""
+        return self.run(keys)
+
+    def run(self, keys: Sequence[Hashable]) -> np.ndarray:
+        keys = list(keys)
+        self.stats["requests"] += len(keys)
+        if not keys:
+            return np.zeros((0, 0))
+        found: dict[Hashable, np.ndarray] = {}
+        missing: list[Hashable] = []
+        for key in dict.fromkeys(keys):  # unique, first-seen order
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                found[key] = hit
+            else:
+                missing.append(key)
+        self.stats["cache_hits"] += len(keys) - len(missing)
+        if missing:
+            missing.sort(key=self.length)
+            with self._context():
+                for batch in self._batches(missing):
+                    out = np.asarray(self.run_batch(batch), dtype=np.float64)
+                    if out.ndim != 2 or out.shape[0] != len(batch):
+                        raise ValueError(
+                            f"run_batch returned shape {out.shape} for {len(batch)} inputs; "
+                            f"expected ({len(batch)}, n_outputs)"
+                        )
+                    self.stats["batches"] += 1
+                    self.stats["forward_passes"] += len(batch)
+                    self.stats["tokens"] += sum(self.length(k) for k in batch)
+                    for key, row in zip(batch, out):
+                        row.setflags(write=False)
+                        found[key] = row
+                        self._remember(key, row)
+        return np.stack([found[k] for k in keys]).copy()
+
+    def _remember(self, key: Hashable, row: np.ndarray) -> None:
+        if self.cache_size == 0:
+            return
+        self._cache[key] = row
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def _batches(self, ordered: list[Hashable]) -> Iterator[list[Hashable]]:
+        """Cut length-sorted keys into batches within the token budget."""
+        batch: list[Hashable] = []
+        longest = 0
+        for key in ordered:
+            n = max(1, self.length(key))
+            grown = max(longest, n)
+            if batch and (grown * (len(batch) + 1) > self.token_budget
+                          or len(batch) >= self.max_batch_size):
+                yield batch
+                batch, grown = [], n
+            batch.append(key)
+            longest = grown
+        if batch:
+            yield batch
+
+    @contextlib.contextmanager
+    def _context(self) -> Iterator[None]:
+        if not self.no_grad and self.threads is None:
+            yield
+            return
+        import torch
+
+        previous = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(int(self.threads))
+        try:
+            if self.no_grad:
+                with torch.inference_mode():
+                    yield
+            else:
+                yield
+        finally:
+            if self.threads is not None:
+                torch.set_num_threads(previous)
+
+    def describe(self) -> dict[str, Any]:
+        return {"token_budget": self.token_budget, "max_batch_size": self.max_batch_size,
+                "cache_size": self.cache_size, "threads": self.threads,
+                "cached": len(self._cache), "stats": dict(self.stats)}

@@ -80,3 +80,14 @@ def minilm_en(**options: Any) -> Classifier:
     """all-MiniLM-L6-v2 with a new classification head."""
     options.setdefault("name", "minilm-en")
     return hf_folder_classifier(minilm_path(), backbone="minilm-en", **options)
+
+
+@BACKBONES.register("tfidf", "TF-IDF word 1-2-grams + char 2-5-grams with logistic regression "
+                    "(any language; train it before use)", languages=["any"], differentiable=False,
+                    license="BSD-3-Clause (scikit-learn)")
+def tfidf(num_labels: int | None = None, label_names: Sequence[str] | None = None,
+          **options: Any) -> Classifier:
+    """An untrained tf-idf baseline (fit it with ``rationales.train``)."""
+    from .tfidf import TfidfClassifier
+
+    return TfidfClassifier(label_list(num_labels, label_names), **options)

@@ -5,7 +5,8 @@ holds no state between calls, and returns one :class:`Explanation` per example w
 scores say "higher = more responsible for the target label".
 
 Capability flags replace ``isinstance`` checks: ``needs_gradients`` (a differentiable
-transformer is required), ``needs_llm`` (an LLM backend is consulted), ``stochastic``
+transformer is required), ``needs_attentions`` (a transformer's attention weights are
+read), ``needs_llm`` (an LLM backend is consulted), ``stochastic``
 (takes ``seed`` and is deterministic under it).
 """
 
@@ -20,6 +21,7 @@ from ..errors import ModelError
 from ..models.base import Classifier, InputLike, as_examples
 from ..registry import Registry
 from ..types import Example, Explanation
+from ._util import forward_passes
 
 EXPLAINERS: Registry[type["Explainer"]] = Registry("explainer")
 
@@ -30,6 +32,8 @@ class Explainer(ABC):
 
     name: ClassVar[str]
     needs_gradients: ClassVar[bool] = False
+    #: reads the model's attention weights (a transformer is required, no gradients)
+    needs_attentions: ClassVar[bool] = False
     needs_llm: ClassVar[bool] = False
     stochastic: ClassVar[bool] = False
     #: every accepted parameter with its default; ``__init__`` rejects anything else
@@ -52,10 +56,11 @@ class Explainer(ABC):
         target: int | str | Sequence[int | str] | None = None,
     ) -> list[Explanation]:
         """Explain each example's ``target`` (default: the predicted label)."""
-        if self.needs_gradients and not classifier.differentiable:
+        if (self.needs_gradients or self.needs_attentions) and not classifier.differentiable:
+            what = "gradients" if self.needs_gradients else "attention weights"
             raise ModelError(
-                f"explainer {self.name!r} needs a differentiable model (a transformer); "
-                f"{classifier.name!r} is not. Use a perturbation method such as "
+                f"explainer {self.name!r} needs a differentiable model (a transformer, for "
+                f"its {what}); {classifier.name!r} is not. Use a perturbation method such as "
                 f"'occlusion', 'ngram', 'lime' or 'kernel_shap'."
             )
         exs = as_examples(examples)
@@ -71,7 +76,16 @@ class Explainer(ABC):
     def explain_batch(
         self, classifier: Classifier, examples: list[Example], targets: list[int]
     ) -> list[Explanation]:
-        return [self.explain_one(classifier, ex, t) for ex, t in zip(examples, targets)]
+        """Explain one example after another; ``info["forward_passes"]`` is filled in
+        with the sequences the classifier's engine ran for it, unless the method set it."""
+        out = []
+        for ex, t in zip(examples, targets):
+            before = forward_passes(classifier)
+            exp = self.explain_one(classifier, ex, t)
+            if before is not None and "forward_passes" not in exp.info:
+                exp.info["forward_passes"] = forward_passes(classifier) - before  # type: ignore[operator]
+            out.append(exp)
+        return out
 
     @abstractmethod
     def explain_one(self, classifier: Classifier, example: Example, target: int) -> Explanation:
@@ -102,6 +116,7 @@ class Explainer(ABC):
             "name": cls.name,
             "description": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
             "needs_gradients": cls.needs_gradients,
+            "needs_attentions": cls.needs_attentions,
             "needs_llm": cls.needs_llm,
             "stochastic": cls.stochastic,
             "params": dict(cls.defaults),
@@ -114,6 +129,7 @@ def register(cls: type[Explainer]) -> type[Explainer]:
         cls.name,
         cls,
         needs_gradients=cls.needs_gradients,
+        needs_attentions=cls.needs_attentions,
         needs_llm=cls.needs_llm,
         stochastic=cls.stochastic,
         params=dict(cls.defaults),

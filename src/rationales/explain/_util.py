@@ -1,0 +1,82 @@
+"""Helpers shared by the explainers: keep masks, engine counters, subword → word sums."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..models.base import Classifier
+from ..types import Example
+
+AGGREGATIONS = ("sum", "mean", "max", "absmax")
+
+
+def forward_passes(classifier: Classifier) -> int | None:
+    """The engine's running count of sequences actually run (None without an engine)."""
+    engine = getattr(classifier, "engine", None)
+    stats = getattr(engine, "stats", None)
+    if isinstance(stats, dict):
+        return int(stats.get("forward_passes", 0))
+    if stats is not None and hasattr(stats, "forward_passes"):
+        return int(stats.forward_passes)
+    return None
+
+
+def words_used(classifier: Classifier, example: Example) -> int:
+    """How many leading words the model sees (never more than the example has)."""
+    return max(0, min(int(classifier.n_words_used(example)), len(example.words)))
+
+
+def truncation_info(example: Example, used: int) -> dict[str, Any]:
+    """``{"truncated_at": used}`` when the model does not see every word, else ``{}``."""
+    return {"truncated_at": used} if used < len(example.words) else {}
+
+
+def pad_to_words(scores_used: np.ndarray, n_words: int) -> np.ndarray:
+    """Scores of the seen words followed by 0 for each word the model truncated."""
+    out = np.zeros(n_words, dtype=np.float64)
+    out[: len(scores_used)] = scores_used
+    return out
+
+
+def full_keep(n_words: int, rows: int = 1) -> np.ndarray:
+    return np.ones((rows, n_words), dtype=bool)
+
+
+def prob_list(probs: np.ndarray) -> list[float]:
+    """One row of probabilities as plain floats (JSON-serialisable)."""
+    return [float(p) for p in np.asarray(probs, dtype=np.float64).ravel()]
+
+
+def aggregate_to_words(
+    token_scores: np.ndarray, word_index: np.ndarray, n_words: int, how: str = "sum"
+) -> np.ndarray:
+    """Combine subword scores into one score per word.
+
+    ``word_index[t]`` is the word position of token ``t`` (-1 for special or prefix
+    tokens, which are dropped). Words without any token score 0.
+    """
+    if how not in AGGREGATIONS:
+        raise ValueError(f"aggregate must be one of {AGGREGATIONS}, got {how!r}")
+    token_scores = np.asarray(token_scores, dtype=np.float64)
+    word_index = np.asarray(word_index)
+    sel = (word_index >= 0) & (word_index < n_words)
+    idx, vals = word_index[sel].astype(np.int64), token_scores[sel]
+    out = np.zeros(n_words, dtype=np.float64)
+    if how in ("sum", "mean"):
+        np.add.at(out, idx, vals)
+        if how == "mean":
+            counts = np.bincount(idx, minlength=n_words)
+            out = np.divide(out, counts, out=np.zeros_like(out), where=counts > 0)
+    elif how == "max":
+        out[:] = -np.inf
+        np.maximum.at(out, idx, vals)
+        out[~np.isfinite(out)] = 0.0
+    else:  # absmax: the subword with the largest magnitude, sign kept
+        best = np.zeros(n_words, dtype=np.float64)
+        for i, v in zip(idx, vals):
+            if abs(v) > abs(best[i]):
+                best[i] = v
+        out = best
+    return out

@@ -1,0 +1,40 @@
+"""Occlusion: how much the target probability drops when one word is left out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..models.base import Classifier, check_removal
+from ..types import Example, Explanation
+from ._util import pad_to_words, prob_list, truncation_info, words_used
+from .base import Explainer, register
+
+
+@register
+class OcclusionExplainer(Explainer):
+    """Leave-one-word-out: score = p(target | text) − p(target | text without the word)."""
+
+    name = "occlusion"
+    defaults: dict[str, Any] = {"removal": "delete"}
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        check_removal(self.params["removal"])
+
+    def explain_one(self, classifier: Classifier, example: Example, target: int) -> Explanation:
+        n_words = len(example.words)
+        used = words_used(classifier, example)
+        # Row 0 is the full text; row 1 + i leaves out word i. One engine request.
+        keep = np.ones((used + 1, n_words), dtype=bool)
+        keep[np.arange(1, used + 1), np.arange(used)] = False
+        probs = classifier.predict_proba_masked(example, keep, self.params["removal"])
+        scores = probs[0, target] - probs[1:, target]
+        return self.make(
+            example,
+            pad_to_words(scores, n_words),
+            target,
+            probs=prob_list(probs[0]),
+            **truncation_info(example, used),
+        )

@@ -1,0 +1,119 @@
+"""The dataset registry and the front door every loader goes through."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from ..registry import Registry
+from ..types import Dataset
+from .reading import Problems
+
+#: name -> loader(split, *, data_dir, problems, **options) -> Dataset
+DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
+
+# name -> finder(data_dir) -> [(split, options)] for what is present on disk; kept apart
+# from the registry entries because those must stay JSON-serialisable.
+_FINDERS: dict[str, Callable[[str | os.PathLike | None], list[tuple[str | None, dict]]]] = {}
+
+
+def register(
+    name: str,
+    description: str,
+    *,
+    splits: list[str],
+    options: dict[str, str],
+    find: Callable[[str | os.PathLike | None], list[tuple[str | None, dict]]] | None = None,
+    aliases: dict[str, str] | None = None,
+) -> Callable[[Callable[..., Dataset]], Callable[..., Dataset]]:
+    """Register a loader with its splits and options (option name -> what it does)."""
+
+    def decorator(fn: Callable[..., Dataset]) -> Callable[..., Dataset]:
+        DATASETS.add(name, fn, description, splits=list(splits), options=dict(options),
+                     split_aliases=dict(aliases or {}))
+        if find is not None:
+            _FINDERS[name] = find
+        return fn
+
+    return decorator
+
+
+def load_dataset(
+    name: str,
+    split: str | None = None,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    on_error: str = "raise",
+    **options: Any,
+) -> Dataset:
+    """Load a registered dataset (``rationales.data.datasets()`` lists them).
+
+    ``data_dir`` overrides $RATIONALES_DATA and the download cache. ``on_error="skip"``
+    skips malformed rows and counts them (by reason) in ``ds.report`` instead of raising.
+    """
+    entry = DATASETS.entry(name)
+    known = entry.info["options"]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        listed = ", ".join(f"{k} ({v})" for k, v in known.items()) or "none"
+        raise ValueError(f"dataset {name!r} has no option {', '.join(map(repr, unknown))}; "
+                         f"its options: {listed}")
+    split = entry.info["split_aliases"].get(split, split) if split is not None else None
+    if split is not None and entry.info["splits"] and split not in entry.info["splits"]:
+        raise ValueError(f"dataset {name!r} has no split {split!r}; "
+                         f"its splits: {', '.join(entry.info['splits'])}")
+    problems = Problems(on_error)
+    ds = entry.obj(split, data_dir=data_dir, problems=problems, **options)
+    ds.report = problems.report(**ds.report)
+    return ds
+
+
+def datasets() -> list[dict[str, Any]]:
+    """The registered datasets: name, description, splits and options."""
+    return [
+        {"name": e.name, "description": e.description, "splits": e.info["splits"],
+         "options": e.info["options"]}
+        for e in DATASETS.entries()
+    ]
+
+
+def available(data_dir: str | os.PathLike | None = None) -> list[tuple[str, str | None, dict]]:
+    """(name, split, options) for every dataset split whose files are present."""
+    out: list[tuple[str, str | None, dict]] = []
+    for name in DATASETS.names():
+        finder = _FINDERS.get(name)
+        if finder is None:
+            continue
+        for split, opts in finder(data_dir):
+            out.append((name, split, opts))
+    return out
+
+
+_FILE_LOADERS = {".csv": "csv", ".jsonl": "jsonl", ".tsv": "csv"}
+
+
+def load_spec(
+    spec: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    on_error: str = "raise",
+    **options: Any,
+) -> Dataset:
+    """Load ``NAME[:SPLIT]`` (``hatexplain:test``) or a path to a .csv / .jsonl file."""
+    suffix = Path(spec).suffix.lower()
+    if suffix in _FILE_LOADERS:
+        return load_dataset(_FILE_LOADERS[suffix], None, data_dir=data_dir, on_error=on_error,
+                            path=spec, **options)
+    name, split = parse_spec(spec)
+    return load_dataset(name, split, data_dir=data_dir, on_error=on_error, **options)
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """``"hatexplain:test"`` -> ("hatexplain", "test"); a file path -> (path, None)."""
+    if Path(spec).suffix.lower() in _FILE_LOADERS:
+        return spec, None
+    name, sep, split = spec.partition(":")
+    if not name:
+        raise ValueError(f"expected NAME[:SPLIT] such as 'hatexplain:test', got {spec!r}")
+    return name, (split or None) if sep else None

@@ -1,0 +1,254 @@
+"""X-MuTeST (English, Hindi, Telugu hate speech with token rationales), as the authors publish it.
+
+We do not ship the files; users obtain them from the authors and pass ``path=`` (a CSV,
+a folder of CSVs, or a list of CSVs) or put them in ``<data folder>/xmutest/<lang>/``.
+
+Facts about the published files this loader relies on:
+
+- English: one CSV with columns ``text_english, label, tokens, preprocessed_text,
+  cleaned, rationale``; ``tokens`` and ``rationale`` are Python-list strings (read with
+  ``ast.literal_eval``/JSON, never ``eval``); ``rationale`` is 0/1 per token; label 1 =
+  hate/offensive, 0 = not. There is no split column: the authors split with
+  ``train_test_split(test_size=0.15, random_state=42)`` over the rows in file order
+  (5,383 / 951); splits ``train`` and ``test`` of a single file are that split (the
+  "paper" split, also reachable as ``paper-train`` / ``paper-test``).
+- Telugu: separate train and test CSVs (file names containing "train" / "test"). Train
+  columns ``text, label, rationale, tokens``; non-hate rows have ``rationale`` equal to
+  the literal ``no hateful tokens``. Test adds an ``Unnamed: 0`` index column, and its
+  non-hate rows have all-zero rationale lists whose length differs from the tokens.
+- Hindi: a CSV of the same family; the text, tokens, rationale and label columns are
+  found by name (options override), and an ambiguous or missing column is an error.
+
+Quirks are normalised to an all-zero mask of the right length and counted in
+``ds.report["normalised"]``; any other length mismatch is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import DataError, DataNotFoundError
+from ..types import Dataset, Example
+from ..words import segment
+from .base import register
+from .paths import candidate_dirs, not_found
+from .reading import Problems, bad, iter_csv, parse_list, parse_mask
+
+FOLDER = "xmutest"
+LANGS = ("en", "hi", "te")
+SPLITS = ["train", "test"]
+LABEL_NAMES = ["normal", "hate"]  # the files' 0 and 1
+PAPER_SPLIT = {"test_size": 0.15, "random_state": 42}
+NO_RATIONALE = "no hateful tokens"
+
+OPTIONS = {
+    "lang": '"en" (default), "hi" or "te"',
+    "path": "a CSV file, a folder of CSVs or a list of CSVs (default: <data>/xmutest/<lang>/)",
+    "text_column": "the text column (default: found by name: text, text_english, ...)",
+    "tokens_column": 'the tokens column (default: found by name, "tokens")',
+    "rationale_column": 'the rationale column (default: found by name, "rationale")',
+    "label_column": 'the label column (default: found by name, "label")',
+}
+
+
+def _csvs(lang: str, path: Any, data_dir: str | os.PathLike | None) -> list[Path]:
+    if path is not None:
+        items = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+        files: list[Path] = []
+        for item in items:
+            p = Path(item).expanduser()
+            if p.is_dir():
+                files.extend(sorted(p.glob("*.csv")))
+            elif p.is_file():
+                files.append(p)
+            else:
+                raise DataNotFoundError(f"{p}: no such X-MuTeST CSV file or folder")
+        if not files:
+            raise DataNotFoundError(f"no .csv files in {', '.join(map(str, items))}")
+        return files
+    for d in candidate_dirs(data_dir):
+        files = sorted((d / FOLDER / lang).glob("*.csv"))
+        if files:
+            return files
+    raise not_found("xmutest", f"{FOLDER}/{lang}", ["the X-MuTeST CSV file(s) for this language"],
+                    data_dir, fetchable=False,
+                    extra="X-MuTeST is not redistributed; obtain the CSVs from its authors.")
+
+
+def _roles(files: list[Path]) -> dict[str, Path]:
+    """{"train": f, "test": f} for separate files, or {"all": f} for one file."""
+    if len(files) == 1:
+        return {"all": files[0]}
+    roles: dict[str, Path] = {}
+    for f in files:
+        name = f.name.lower()
+        role = "train" if "train" in name else "test" if "test" in name else None
+        if role is None or role in roles:
+            raise DataError(f"cannot tell the train and test files apart in "
+                            f"{[x.name for x in files]}: pass one CSV, or two whose names "
+                            "contain 'train' and 'test'", path=str(f.parent))
+        roles[role] = f
+    return roles
+
+
+def _find(data_dir: str | os.PathLike | None) -> list[tuple[str | None, dict]]:
+    out = []
+    for lang in LANGS:
+        try:
+            _csvs(lang, None, data_dir)
+        except DataNotFoundError:
+            continue
+        out.extend((s, {"lang": lang}) for s in SPLITS)
+    return out
+
+
+def detect_columns(header: Sequence[str], path: Path, overrides: dict[str, str | None]
+                   ) -> dict[str, str | None]:
+    """Map roles (text, tokens, rationale, label) to column names, by name or override."""
+    lower = {c: c.strip().lower() for c in header}
+    rules = {
+        "text": lambda c: (c == "text" or c.startswith("text_") or c.endswith("_text")
+                           or c in ("sentence", "post", "tweet", "comment"))
+        and "preprocess" not in c and "clean" not in c,
+        "tokens": lambda c: c in ("tokens", "token", "words") or c.endswith("_tokens"),
+        "rationale": lambda c: "rationale" in c,
+        "label": lambda c: c in ("label", "labels", "class") or c.endswith("_label"),
+    }
+    out: dict[str, str | None] = {}
+    for role, rule in rules.items():
+        given = overrides.get(role)
+        if given is not None:
+            if given not in header:
+                raise bad(f"no column {given!r} ({role}_column); columns: {list(header)}", path, 1,
+                          reason="missing column")
+            out[role] = given
+            continue
+        found = [c for c in header if rule(lower[c])]
+        if len(found) > 1:
+            raise bad(f"ambiguous {role} column: {found}; pass {role}_column= to choose",
+                      path, 1, reason="ambiguous column")
+        out[role] = found[0] if found else None
+    for role in ("label", "rationale"):
+        if out[role] is None:
+            raise bad(f"no {role} column found among {list(header)}; pass {role}_column=",
+                      path, 1, reason="missing column")
+    if out["tokens"] is None and out["text"] is None:
+        raise bad(f"no tokens or text column found among {list(header)}; pass tokens_column= "
+                  "or text_column=", path, 1, reason="missing column")
+    return out
+
+
+def _label(value: str, path: Path, line: int, field: str) -> int:
+    v = value.strip()
+    try:
+        f = float(v)
+    except ValueError:
+        f = None
+    if f is not None and f in (0.0, 1.0):
+        return int(f)
+    raise bad(f"unknown label {value!r}; expected 0 (not hate) or 1 (hate/offensive)", path,
+              line, field, reason="unknown label")
+
+
+def _row(rec: dict[str, str], cols: dict[str, str | None], path: Path, line: int, ex_id: str,
+         lang: str, problems: Problems, role: str) -> Example:
+    text = rec[cols["text"]] if cols["text"] else None
+    if cols["tokens"]:
+        tokens = parse_list(rec[cols["tokens"]], path, line, cols["tokens"])
+        if not all(isinstance(t, str) for t in tokens):
+            raise bad("tokens must be a list of strings", path, line, cols["tokens"],
+                      reason="tokens: not strings")
+    else:
+        tokens = segment(text or "")
+    if not tokens or not any(t.strip() for t in tokens):
+        raise bad("empty text (no tokens)", path, line, cols["tokens"] or cols["text"],
+                  reason="empty text")
+    label = _label(rec[cols["label"]], path, line, cols["label"])  # type: ignore[index]
+    rfield = cols["rationale"]
+    raw = rec[rfield].strip()  # type: ignore[index]
+    rationale: list[int] | None
+    if raw.lower() == NO_RATIONALE:
+        rationale = [0] * len(tokens)
+        problems.note(f"{role}: rationale {NO_RATIONALE!r} -> all zeros"
+                      + ("" if label == 0 else " (on a hate row)"))
+    elif not raw:
+        rationale = None
+        problems.count("rows_without_rationale")
+    else:
+        values = parse_mask(raw, len(tokens), path, line, rfield, check_length=False)  # type: ignore[arg-type]
+        if len(values) != len(tokens):
+            if label == 0 and not any(values):
+                values = [0] * len(tokens)
+                problems.note(f"{role}: all-zero rationale of the wrong length on a non-hate row "
+                              "-> all zeros of the right length")
+            else:
+                raise bad(f"{len(values)} rationale values for {len(tokens)} words", path, line,
+                          rfield, reason="rationale length != words")
+        rationale = values
+    meta: dict[str, Any] = {"source": path.name}
+    if text is not None:
+        meta["text"] = text
+    if "Unnamed: 0" in rec:
+        meta["index"] = rec["Unnamed: 0"]
+    return Example(id=ex_id, words=tuple(tokens), label=label, rationale=rationale, lang=lang,
+                   meta=meta)
+
+
+def _read(path: Path, role: str, lang: str, problems: Problems, overrides: dict[str, str | None]
+          ) -> tuple[list[tuple[int, Example]], int]:
+    """(row index, Example) for the good rows and the file's number of data rows."""
+    header, rows = iter_csv(path, problems)
+    cols = detect_columns(header, path, overrides)
+    out: list[tuple[int, Example]] = []
+    n = 0
+    for k, line, rec in rows:
+        n = k + 1
+        ex_id = f"{lang}-{k}" if role == "all" else f"{lang}-{role}-{k}"
+        try:
+            out.append((k, _row(rec, cols, path, line, ex_id, lang, problems, role)))
+        except DataError as err:
+            problems.skip(err)
+    return out, n
+
+
+@register("xmutest", "X-MuTeST: English, Hindi and Telugu hate speech with token rationales "
+          "(CSV files from the authors; lang= en|hi|te)", splits=SPLITS, options=OPTIONS,
+          find=_find, aliases={"paper-train": "train", "paper-test": "test"})
+def load_xmutest(split: str | None, *, data_dir: str | os.PathLike | None = None,
+                 problems: Problems, lang: str = "en", path: Any = None,
+                 text_column: str | None = None, tokens_column: str | None = None,
+                 rationale_column: str | None = None, label_column: str | None = None) -> Dataset:
+    """X-MuTeST: English, Hindi and Telugu hate speech with token rationales."""
+    if lang not in LANGS:
+        raise ValueError(f"xmutest option lang={lang!r}; expected one of {LANGS}")
+    overrides = {"text": text_column, "tokens": tokens_column, "rationale": rationale_column,
+                 "label": label_column}
+    roles = _roles(_csvs(lang, path, data_dir))
+    report: dict[str, Any] = {"files": [str(p) for p in roles.values()]}
+    examples: list[Example] = []
+    if "all" in roles:
+        rows, n = _read(roles["all"], "all", lang, problems, overrides)
+        if split is None:
+            examples = [ex for _, ex in rows]
+        else:
+            from sklearn.model_selection import train_test_split
+
+            # Split row positions, as the authors split their DataFrame in file order.
+            train_idx, test_idx = train_test_split(list(range(n)), **PAPER_SPLIT)
+            keep = set(train_idx if split == "train" else test_idx)
+            examples = [ex for k, ex in rows if k in keep]
+            report["split_method"] = ("paper: sklearn train_test_split(test_size=0.15, "
+                                      f"random_state=42) over the file's {n} rows in order")
+    else:
+        for role in ([split] if split is not None else SPLITS):
+            if role not in roles:
+                raise DataNotFoundError(f"xmutest {lang}: no {role} CSV among "
+                                        f"{[p.name for p in roles.values()]}")
+            rows, _ = _read(roles[role], role, lang, problems, overrides)
+            examples.extend(ex for _, ex in rows)
+        report["split_method"] = "files"
+    ds = Dataset(examples, list(LABEL_NAMES), f"xmutest-{lang}", split)
+    ds.report = report
+    return ds

@@ -1,0 +1,196 @@
+"""`rationales run ...`: corpus-scale jobs that stream, store per chunk and resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from . import app
+
+run_app = typer.Typer(
+    help="Corpus-scale jobs: stream the input, store results as they are made, resume after a "
+    "crash (rerun the same command), optionally on Ray.",
+    no_args_is_help=True,
+)
+app.add_typer(run_app, name="run")
+
+_MODEL = typer.Option(..., "--model", "-m", help="A model folder or a backbone name (minilm-en, tfidf, ...).")
+_INPUT = typer.Option(..., "--input", "-i", help="A .jsonl or .csv file (streamed) or NAME:SPLIT (e.g. hatexplain:test).")
+_METHODS = typer.Option("occlusion", "--methods", help="Comma-separated explainers, e.g. ngram,occlusion.")
+_OUT = typer.Option(..., "--out", "-o", help="The job folder; rerunning with the same folder resumes.")
+_PARAMS = typer.Option(None, "--params", help='Method parameters as JSON: \'{"lime": {"n_samples": 500}}\'.')
+_TARGET = typer.Option(None, "--target", help="Label id or name to explain (default: the predicted label).")
+_CHUNK = typer.Option(64, "--chunk-size", min=1, help="Rows per chunk (one store transaction each).")
+_ENGINE = typer.Option("local", "--engine", help="local or ray (needs: pip install 'rationales[ray]').")
+_ADDRESS = typer.Option(None, "--address", help="Ray cluster: auto, ray://host:10001 (default: start a local one).")
+_WORKERS = typer.Option(None, "--workers", min=1, help="Ray workers (default: one per CPU of the cluster).")
+_TEXT = typer.Option(None, "--text-field", help="Column/field holding the text or word list.")
+_ID = typer.Option(None, "--id-field", help="Column/field holding the row id (default: id, post_id, ... or the line).")
+_LIMIT = typer.Option(None, "--limit", min=1, help="Only the first N input rows.")
+_RETRY = typer.Option(False, "--retry-failed", help="Recompute explanations that failed before.")
+_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+_JSON = typer.Option(False, "--json", help="Print the summary as JSON.")
+
+
+def _params(text: Optional[str]) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise typer.BadParameter(f"--params is not valid JSON ({e.msg}); e.g. '{{\"lime\": {{\"seed\": 1}}}}'")
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise typer.BadParameter("--params must map a method name to an object of its parameters")
+    return value
+
+
+def _target(value: Optional[str]) -> Any:
+    if value is None:
+        return None
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
+def _print_summary(summary: Any, as_json: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    d = summary.to_dict()
+    if as_json:
+        typer.echo(json.dumps(d, indent=2))
+        return
+    console = Console()
+    console.print(
+        f"[bold]{d['kind']}[/bold] {d['status']} in {d['seconds']:.1f}s ({d['engine']}, {d['workers']} worker(s)): "
+        f"{d['rows']} rows read, {d['new_results']} new results, {d['skipped']} already done, "
+        f"{d['failed']} failed, {d['bad_rows']} bad rows; {d['stored']} results stored in {d['out']}"
+    )
+    if d["bad_rows"]:
+        console.print(f"bad rows are listed by: rationales run status --out {d['out']} --errors")
+    if d["metrics"]:
+        t = Table("method", "metric", "value", "n", title="mean of per-example values")
+        for m in d["metrics"]:
+            t.add_row(m["method"], m["metric"], "-" if m["value"] is None else f"{m['value']:.4f}", str(m["n"]))
+        console.print(t)
+    for label in d["non_mean_metrics"]:
+        console.print(f"[dim]{label}: pooled over examples, not a mean; export and run `rationales evaluate` for it[/dim]")
+
+
+def _run(kind: str, **kw: Any) -> None:
+    from ..errors import RationalesError
+    from ..jobs import run_job
+
+    as_json = kw.pop("as_json")
+    try:
+        summary = run_job(kind, **kw)
+    except KeyboardInterrupt:
+        typer.echo(f"\ninterrupted: finished chunks are stored in {kw['out']}; rerun the same command to resume.", err=True)
+        raise typer.Exit(130)
+    except (RationalesError, ValueError, KeyError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
+    _print_summary(summary, as_json)
+
+
+@run_app.command("explain")
+def explain_cmd(model: str = _MODEL, input: str = _INPUT, methods: str = _METHODS, out: Path = _OUT,
+                params: Optional[str] = _PARAMS, target: Optional[str] = _TARGET, chunk_size: int = _CHUNK,
+                engine: str = _ENGINE, address: Optional[str] = _ADDRESS, workers: Optional[int] = _WORKERS,
+                text_field: Optional[str] = _TEXT, id_field: Optional[str] = _ID, limit: Optional[int] = _LIMIT,
+                retry_failed: bool = _RETRY, quiet: bool = _QUIET, as_json: bool = _JSON) -> None:
+    """Explain every row of a corpus; results go to OUT/results.sqlite as they are made."""
+    _run("explain", model=model, input=input, methods=methods, out=out, params=_params(params),
+         target=_target(target), chunk_size=chunk_size, engine=engine, address=address, workers=workers,
+         text_field=text_field, id_field=id_field, limit=limit, retry_failed=retry_failed,
+         progress=not quiet, as_json=as_json)
+
+
+@run_app.command("evaluate")
+def evaluate_cmd(model: str = _MODEL, input: str = _INPUT, methods: str = _METHODS, out: Path = _OUT,
+                 protocol: str = typer.Option("hatexplain", "--protocol", help="Evaluation protocol preset."),
+                 params: Optional[str] = _PARAMS, target: Optional[str] = _TARGET, chunk_size: int = _CHUNK,
+                 engine: str = _ENGINE, address: Optional[str] = _ADDRESS, workers: Optional[int] = _WORKERS,
+                 text_field: Optional[str] = _TEXT, id_field: Optional[str] = _ID, limit: Optional[int] = _LIMIT,
+                 retry_failed: bool = _RETRY, quiet: bool = _QUIET, as_json: bool = _JSON) -> None:
+    """Explain and evaluate every row (needs gold labels/rationales); per-example metrics are stored."""
+    _run("evaluate", model=model, input=input, methods=methods, out=out, protocol=protocol,
+         params=_params(params), target=_target(target), chunk_size=chunk_size, engine=engine,
+         address=address, workers=workers, text_field=text_field, id_field=id_field, limit=limit,
+         retry_failed=retry_failed, progress=not quiet, as_json=as_json)
+
+
+@run_app.command("benchmark")
+def benchmark_cmd(model: str = _MODEL, input: str = _INPUT,
+                  methods: str = typer.Option("ngram,occlusion", "--methods", help="Comma-separated explainers."),
+                  out: Path = _OUT,
+                  protocol: str = typer.Option("hatexplain", "--protocol", help="Evaluation protocol preset."),
+                  params: Optional[str] = _PARAMS, chunk_size: int = _CHUNK, engine: str = _ENGINE,
+                  address: Optional[str] = _ADDRESS, workers: Optional[int] = _WORKERS,
+                  text_field: Optional[str] = _TEXT, id_field: Optional[str] = _ID, limit: Optional[int] = _LIMIT,
+                  quiet: bool = _QUIET, as_json: bool = _JSON) -> None:
+    """Evaluate several methods over a corpus and print a method × metric table."""
+    _run("benchmark", model=model, input=input, methods=methods, out=out, protocol=protocol,
+         params=_params(params), chunk_size=chunk_size, engine=engine, address=address, workers=workers,
+         text_field=text_field, id_field=id_field, limit=limit, progress=not quiet, as_json=as_json)
+
+
+@run_app.command("export")
+def export_cmd(out: Path = _OUT,
+               to: Path = typer.Option(..., "--to", help="The file to write: .jsonl, .csv or .parquet."),
+               format: Optional[str] = typer.Option(None, "--format", help="jsonl, csv or parquet (default: from --to)."),
+               methods: Optional[str] = typer.Option(None, "--methods", help="Only these methods."),
+               params_hash: Optional[str] = typer.Option(None, "--params-hash", help="Only this parameter set (see status)."),
+               latest: bool = typer.Option(False, "--latest", help="Only the parameter sets of the last run.")) -> None:
+    """Export a job folder's results in input order."""
+    from ..errors import RationalesError
+    from ..jobs import export
+
+    try:
+        n = export(out, to, format=format, latest=latest,
+                   methods=[m.strip() for m in methods.split(",")] if methods else None,
+                   params_hashes=[params_hash] if params_hash else None)
+    except (RationalesError, ValueError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{n} results written to {to}")
+
+
+@run_app.command("status")
+def status_cmd(out: Path = _OUT,
+               errors: bool = typer.Option(False, "--errors", help="List every bad input row."),
+               as_json: bool = _JSON) -> None:
+    """What a job folder holds: runs, parameter sets with result counts, bad rows."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..errors import RationalesError
+    from ..jobs import job_status
+
+    try:
+        st = job_status(out)
+    except RationalesError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(st, indent=2))
+        return
+    console = Console()
+    console.print(f"{st['store']}: {st['results']} results ({st['failed']} failed), {len(st['bad_rows'])} bad rows")
+    t = Table("params hash", "method", "results", "failed", "model", "parameters", title="parameter sets")
+    for p in st["param_sets"]:
+        key = p["params"]
+        t.add_row(p["params_hash"], p["method"], str(p["results"]), str(p["failed"]), str(key.get("model")),
+                  json.dumps(key.get("params"), sort_keys=True))
+    console.print(t)
+    r = Table("run", "kind", "status", "rows", "new", "skipped", "seconds", title="runs")
+    for run in st["runs"]:
+        s = run["summary"] or {}
+        r.add_row(str(run["run_id"]), run["kind"], run["status"], str(s.get("rows", "")),
+                  str(s.get("new_results", "")), str(s.get("skipped", "")),
+                  f"{s['seconds']:.1f}" if s.get("seconds") is not None else "")
+    console.print(r)
+    if errors:
+        for e in st["bad_rows"]:
+            console.print(f"{e['source']} line {e['line']}: {e['error']}", markup=False, highlight=False)

@@ -1,3 +1,77 @@
-"""CLI commands for the models stage (registered on the main app)."""
+"""CLI commands for the models stage: `rationales train` and `rationales backbones`."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app
+
+
+@app.command("backbones")
+def backbones_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the registered backbones (any local Hugging Face folder works too)."""
+    from ..models import backbones
+
+    entries = backbones()
+    if as_json:
+        typer.echo(json.dumps(entries, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "languages", "differentiable", "description")
+    for e in entries:
+        table.add_row(e["name"], ", ".join(e.get("languages", [])), str(e.get("differentiable")),
+                      e.get("description", ""))
+    Console().print(table)
+
+
+@app.command("train")
+def train_command(
+    data: str = typer.Option(..., "--data", help="Training data: NAME:SPLIT (hatexplain:val) or a .jsonl/.csv file."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the trained model into."),
+    backbone: str = typer.Option("minilm-en", "--backbone", help="Backbone name, model folder, or saved model to continue from."),
+    eval_data: Optional[str] = typer.Option(None, "--eval-data", help="Evaluation data, evaluated each epoch; the best epoch by macro-F1 is kept."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the datasets."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Label scheme passed to the loader (hatexplain: 3class or binary for toxic vs normal)."),
+    rationale_loss: Optional[str] = typer.Option(None, "--rationale-loss", help="hatexplain or xmutest (none by default)."),
+    rationale_weight: float = typer.Option(0.001, "--rationale-weight", help="λ of the hatexplain loss."),
+    rationale_gamma: float = typer.Option(5.0, "--rationale-gamma", help="γ of softmax(γ·mask) in the hatexplain loss."),
+    alpha: float = typer.Option(0.7, "--alpha", help="Weight of the attention BCE in the xmutest loss."),
+    rationales_from: Optional[Path] = typer.Option(None, "--rationales-from", help="Stage 2: JSONL of explanations whose hard rationales supervise training."),
+    machine_rationale: str = typer.Option("xmutest", "--machine-rationale", help="How scores become a hard rationale: xmutest, top_k:K, top_fraction:F, threshold:T."),
+    epochs: int = typer.Option(3, "--epochs"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    lr: float = typer.Option(2e-5, "--lr"),
+    warmup: float = typer.Option(0.1, "--warmup", help="Fraction of steps with linear warm-up."),
+    max_length: int = typer.Option(128, "--max-length", help="Subword tokens per input (longer texts keep the words that fit)."),
+    seed: int = typer.Option(0, "--seed"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's choice)."),
+) -> None:
+    """Fine-tune a classifier, optionally supervising its attention with rationales."""
+    from ..data import load_spec
+    from ..models.train import train
+
+    options = {"labels": labels} if labels else {}
+    train_ds = load_spec(data, data_dir=data_dir, **options)
+    eval_ds = load_spec(eval_data, data_dir=data_dir, **options) if eval_data else None
+    typer.echo(f"training {backbone} on {train_ds.full_name} ({len(train_ds)} examples, "
+               f"labels {train_ds.label_names}), rationale loss: {rationale_loss or 'none'}")
+    clf = train(train_ds, backbone=backbone, eval_data=eval_ds, rationale_loss=rationale_loss,
+                rationale_weight=rationale_weight, rationale_gamma=rationale_gamma, alpha=alpha,
+                epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, max_length=max_length,
+                seed=seed, out=out, rationales_from=rationales_from,
+                machine_rationale=machine_rationale, threads=threads)
+    metrics = getattr(clf, "metrics", {}).get("eval")
+    if metrics:
+        auroc = metrics.get("auroc")
+        typer.echo(f"best epoch {clf.train_config.get('best_epoch', '-')}: accuracy {metrics['accuracy']:.4f}  "
+                   f"macro-F1 {metrics['macro_f1']:.4f}  AUROC "
+                   f"{'n/a' if auroc is None else f'{auroc:.4f}'} on {clf.train_config['eval_data']}")
+    typer.echo(f"trained in {clf.train_config.get('train_seconds')} s; saved to {out}")

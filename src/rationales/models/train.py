@@ -1,0 +1,404 @@
+"""Fine-tune a classifier, optionally supervising its [CLS] attention with rationales.
+
+::
+
+    import rationales as rx
+    train = rx.load_dataset("hatexplain", split="val")
+    test = rx.load_dataset("hatexplain", split="test")
+    clf = rx.train(train, backbone="minilm-en", eval_data=test, rationale_loss="xmutest",
+                   out="models/hx-minilm")
+
+Stage 2 (X-MuTeST): ``rationales_from="explanations.jsonl"`` replaces each training
+example's rationale by a machine rationale read from a JSONL of
+``Explanation.to_dict()`` lines (what the explainers write). The hard rationale is
+``info["rationale"]`` when the line has one, else it is derived from the scores by
+``machine_rationale``: ``"xmutest"`` (a one-word text → that word; ≤ 10 words → the top
+⌊n/2⌋; > 10 → the top 5), ``"top_k:K"``, ``"top_fraction:F"`` or ``"threshold:T"``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ..errors import DataError, ModelError
+from ..types import Dataset, Example, Explanation
+from .base import Classifier
+
+RATIONALE_LOSSES = (None, "hatexplain", "xmutest")
+
+
+# -- classification metrics ---------------------------------------------------------
+def classification_metrics(probs: np.ndarray, labels: Sequence[int], label_names: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1 and AUROC (one-vs-rest macro for more than two classes)."""
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    y = np.asarray(labels, dtype=int)
+    pred = probs.argmax(1)
+    n = len(label_names)
+    out: dict[str, Any] = {
+        "n": int(len(y)),
+        "accuracy": float(accuracy_score(y, pred)),
+        "macro_f1": float(f1_score(y, pred, average="macro", labels=list(range(n)), zero_division=0)),
+    }
+    present = sorted(set(y.tolist()))
+    if len(present) < 2:
+        out["auroc"] = None
+        out["auroc_note"] = f"undefined: only label(s) {present} present"
+    elif n == 2:
+        out["auroc"] = float(roc_auc_score(y, probs[:, 1]))
+    elif len(present) < n:
+        out["auroc"] = None
+        out["auroc_note"] = f"undefined one-vs-rest: labels {sorted(set(range(n)) - set(present))} absent"
+    else:
+        out["auroc"] = float(roc_auc_score(y, probs, multi_class="ovr", average="macro",
+                                           labels=list(range(n))))
+    out["variant"] = "auroc: " + ("binary" if n == 2 else "one-vs-rest, macro")
+    return out
+
+
+# -- machine rationales (stage 2) ------------------------------------------------------
+def xmutest_hard_rationale(exp: Explanation) -> list[int]:
+    """X-MuTeST's rule: one word → it; ≤ 10 words → top ⌊n/2⌋; more → top 5."""
+    n = len(exp.words)
+    if n <= 1:
+        return [1] * n
+    return exp.top_k(n // 2 if n <= 10 else 5)
+
+
+def hard_rationale(exp: Explanation, rule: str = "xmutest") -> list[int]:
+    """A 0/1 word mask from an explanation: ``info["rationale"]`` or ``rule`` on scores."""
+    given = exp.info.get("rationale")
+    if given is not None:
+        return [int(bool(v)) for v in given]
+    if rule == "xmutest":
+        return xmutest_hard_rationale(exp)
+    kind, _, value = rule.partition(":")
+    try:
+        if kind == "top_k":
+            return exp.top_k(int(value))
+        if kind == "top_fraction":
+            return exp.top_fraction(float(value))
+        if kind == "threshold":
+            return exp.threshold(float(value))
+    except ValueError:
+        pass
+    raise ValueError(
+        f"machine_rationale must be 'xmutest', 'top_k:K', 'top_fraction:F' or 'threshold:T'; got {rule!r}"
+    )
+
+
+def read_machine_rationales(path: str | Path, examples: Sequence[Example],
+                            rule: str = "xmutest") -> tuple[list[Example], dict[str, Any]]:
+    """Examples with their rationale replaced by the machine rationale from ``path``.
+
+    Every line must be an explanation of a training example with the same words.
+    Training examples without a (non-failed) explanation get no rationale.
+    """
+    by_id = {ex.id: ex for ex in examples}
+    found: dict[str, list[int]] = {}
+    failed = 0
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"file not found: {path}", path=str(path))
+    with open(path, encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                exp = Explanation.from_dict(json.loads(line))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise DataError(f"not an explanation ({exc})", path=str(path), line=line_no) from exc
+            ex = by_id.get(exp.example_id)
+            if ex is None:
+                raise DataError(
+                    f"example id {exp.example_id!r} is not in the training data; explain the "
+                    f"same examples you train on", path=str(path), line=line_no, field="example_id")
+            if tuple(exp.words) != tuple(ex.words):
+                raise DataError(
+                    f"example {exp.example_id!r}: the explanation's {len(exp.words)} words differ "
+                    f"from the training example's {len(ex.words)} words", path=str(path),
+                    line=line_no, field="words")
+            if exp.example_id in found:
+                raise DataError(
+                    f"a second explanation of example {exp.example_id!r} (method {exp.method}); "
+                    f"give one method's explanations", path=str(path), line=line_no)
+            if exp.failed:
+                failed += 1
+                continue
+            mask = hard_rationale(exp, rule)
+            if len(mask) != len(ex.words):
+                raise DataError(f"rationale has {len(mask)} values for {len(ex.words)} words",
+                                path=str(path), line=line_no, field="info.rationale")
+            found[exp.example_id] = mask
+    out = [Example(ex.id, ex.words, ex.label, found.get(ex.id), ex.lang, ex.meta) for ex in examples]
+    return out, {"file": str(path), "rule": rule, "with_rationale": len(found),
+                 "failed_skipped": failed, "without": len(examples) - len(found)}
+
+
+# -- training --------------------------------------------------------------------------
+def _as_dataset(data: Dataset | Iterable[Example], label_names: Sequence[str] | None) -> Dataset:
+    if isinstance(data, Dataset):
+        return data
+    examples = list(data)
+    if label_names is None:
+        raise ValueError("pass a Dataset, or label_names= with a list of Examples")
+    return Dataset(examples, list(label_names))
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train(
+    train_data: Dataset | Iterable[Example],
+    *,
+    backbone: str | Classifier = "minilm-en",
+    eval_data: Dataset | Iterable[Example] | None = None,
+    rationale_loss: str | None = None,
+    rationale_weight: float = 0.001,
+    rationale_gamma: float = 5.0,
+    alpha: float = 0.7,
+    epochs: int = 3,
+    batch_size: int = 16,
+    lr: float = 2e-5,
+    warmup: float = 0.1,
+    weight_decay: float = 0.01,
+    max_length: int | None = 128,
+    seed: int = 0,
+    out: str | Path | None = None,
+    rationales_from: str | Path | None = None,
+    machine_rationale: str = "xmutest",
+    label_names: Sequence[str] | None = None,
+    progress: bool = True,
+    threads: int | None = None,
+) -> Classifier:
+    """Fine-tune ``backbone`` on ``train_data``; returns the best classifier by macro-F1.
+
+    ``backbone``: a registered name, a model folder, or a Classifier to continue from.
+    ``rationale_loss``: None, ``"hatexplain"`` (CE + rationale_weight · CE(attention,
+    softmax(rationale_gamma · mask))) or ``"xmutest"`` ((1 − alpha) · CE + alpha ·
+    BCE(attention, mask)). ``warmup`` is the fraction of steps with a linear warm-up,
+    followed by linear decay. With ``eval_data`` the model is evaluated each epoch and
+    the best epoch by macro-F1 is kept. ``out``: folder to save the model and metrics.
+    """
+    if rationale_loss not in RATIONALE_LOSSES:
+        raise ValueError(f"rationale_loss must be one of {RATIONALE_LOSSES}, got {rationale_loss!r}")
+    if epochs < 1 or batch_size < 1:
+        raise ValueError("epochs and batch_size must be at least 1")
+    train_ds = _as_dataset(train_data, label_names)
+    names = list(train_ds.label_names)
+    if any(ex.label is None for ex in train_ds):
+        raise ValueError(f"{train_ds.full_name}: every training example needs a label")
+    eval_ds = _as_dataset(eval_data, names) if eval_data is not None else None
+    if eval_ds is not None and list(eval_ds.label_names) != names:
+        raise ValueError(f"eval data labels {eval_ds.label_names} differ from training labels {names}")
+
+    examples = list(train_ds)
+    stage2: dict[str, Any] | None = None
+    if rationales_from is not None:
+        examples, stage2 = read_machine_rationales(rationales_from, examples, machine_rationale)
+    config = {
+        "train_data": train_ds.full_name, "n_train": len(examples),
+        "eval_data": eval_ds.full_name if eval_ds is not None else None,
+        "backbone": backbone if isinstance(backbone, str) else getattr(backbone, "backbone", backbone.name),
+        "rationale_loss": rationale_loss, "rationale_weight": rationale_weight,
+        "rationale_gamma": rationale_gamma, "alpha": alpha, "epochs": epochs,
+        "batch_size": batch_size, "lr": lr, "warmup": warmup, "weight_decay": weight_decay,
+        "max_length": max_length, "seed": seed, "rationales_from": stage2,
+        "n_with_rationale": sum(ex.rationale is not None for ex in examples),
+    }
+    clf = _initial_classifier(backbone, names, seed, max_length)
+    if clf.differentiable:
+        _fit_transformer(clf, examples, eval_ds, config, progress=progress, threads=threads)
+    else:
+        if rationale_loss is not None:
+            raise ModelError(
+                f"backbone {config['backbone']!r} has no attention to supervise; "
+                f"use a transformer backbone for rationale_loss={rationale_loss!r}")
+        start = time.perf_counter()
+        clf.fit(examples)  # type: ignore[attr-defined]
+        config["train_seconds"] = round(time.perf_counter() - start, 2)
+        if eval_ds is not None:
+            clf.metrics = {"eval": _evaluate(clf, eval_ds)}  # type: ignore[attr-defined]
+    clf.train_config = config  # type: ignore[attr-defined]
+    if out is not None:
+        clf.save(out)
+    return clf
+
+
+def _initial_classifier(backbone: str | Classifier, names: list[str], seed: int,
+                        max_length: int | None) -> Classifier:
+    from . import load_classifier
+
+    if isinstance(backbone, Classifier):
+        clf = backbone
+    else:
+        path = Path(backbone)
+        if path.is_dir() and (path / "rationales.json").is_file():
+            clf = load_classifier(path)
+        elif backbone == "tfidf":
+            clf = load_classifier("tfidf", label_names=names, seed=seed)
+        else:
+            clf = load_classifier(backbone, label_names=names, seed=seed, max_length=max_length)
+    if list(clf.label_names) != names:
+        raise ModelError(
+            f"model {clf.name!r} has labels {clf.label_names}, the training data {names}; "
+            f"train from a backbone name to get a new head")
+    return clf
+
+
+def _evaluate(clf: Classifier, ds: Dataset) -> dict[str, Any]:
+    labelled = [ex for ex in ds if ex.label is not None]
+    probs = clf.predict_proba(labelled)
+    return classification_metrics(probs, [ex.label for ex in labelled], clf.label_names)
+
+
+def _batch(clf: Any, examples: Sequence[Example]) -> dict[str, Any]:
+    import torch
+
+    encs = [clf.encode(ex) for ex in examples]
+    longest = max(len(e.input_ids) for e in encs)
+    ids = torch.full((len(encs), longest), clf.pad_token_id, dtype=torch.long)
+    att = torch.zeros((len(encs), longest), dtype=torch.long)
+    word_index = torch.full((len(encs), longest), -1, dtype=torch.long)
+    for i, e in enumerate(encs):
+        n = len(e.input_ids)
+        ids[i, :n] = torch.tensor(e.input_ids)
+        att[i, :n] = 1
+        word_index[i, :n] = torch.tensor(e.word_index)
+    labels = torch.tensor([int(ex.label) for ex in examples], dtype=torch.long)
+    # words past the truncation point have no tokens, so the rationale needs no cut
+    return {"input_ids": ids, "attention_mask": att, "word_index": word_index, "labels": labels,
+            "rationales": [ex.rationale for ex in examples]}
+
+
+def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
+                     config: dict[str, Any], *, progress: bool, threads: int | None) -> None:
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    from .losses import cls_attention, combined_loss, token_targets
+    from .transformer import eager_attention
+
+    kind = config["rationale_loss"]
+    seed = config["seed"]
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    _seed_everything(seed)
+    model = clf.model
+    steps_per_epoch = math.ceil(len(examples) / config["batch_size"])
+    total = steps_per_epoch * config["epochs"]
+    no_decay = ("bias", "LayerNorm.weight", "layernorm", "layer_norm")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": config["weight_decay"]},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+         "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config["lr"])
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(round(config["warmup"] * total)), total)
+    order_rng = np.random.RandomState(seed)
+    history: list[dict[str, Any]] = []
+    best: tuple[float, int, dict[str, Any]] | None = None
+    best_metrics: dict[str, Any] | None = None
+    start = time.perf_counter()
+    bar = _Progress(total, enabled=progress)
+    try:
+        with eager_attention(model) if kind else _nullcontext():
+            for epoch in range(1, config["epochs"] + 1):
+                model.train()
+                order = order_rng.permutation(len(examples))
+                losses: list[float] = []
+                for s in range(steps_per_epoch):
+                    chunk = [examples[i] for i in order[s * config["batch_size"]:(s + 1) * config["batch_size"]]]
+                    b = _batch(clf, chunk)
+                    out = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"],
+                                output_attentions=bool(kind))
+                    ce = torch.nn.functional.cross_entropy(out.logits, b["labels"])
+                    attention = target = valid = None
+                    if kind:
+                        attention = cls_attention(out.attentions[-1])
+                        target, valid = token_targets(b["word_index"], b["rationales"])
+                    loss, parts = combined_loss(kind, ce, attention, target, valid,
+                                                weight=config["rationale_weight"],
+                                                gamma=config["rationale_gamma"], alpha=config["alpha"])
+                    optimizer.zero_grad()
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    optimizer.step()
+                    scheduler.step()
+                    losses.append(float(loss.detach()))
+                    bar.step(f"epoch {epoch} loss {np.mean(losses[-20:]):.4f}")
+                model.eval()
+                clf.engine.clear_cache()
+                record: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses)),
+                                          "losses": [round(x, 6) for x in losses]}
+                if eval_ds is not None:
+                    metrics = _evaluate(clf, eval_ds)
+                    record["eval"] = metrics
+                    bar.note(f"epoch {epoch}: loss {record['train_loss']:.4f}  accuracy "
+                             f"{metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}")
+                    if best is None or metrics["macro_f1"] > best[0]:
+                        best = (metrics["macro_f1"], epoch, copy.deepcopy(model.state_dict()))
+                        best_metrics = metrics
+                history.append(record)
+    finally:
+        bar.close()
+        model.eval()
+        if threads is not None:
+            torch.set_num_threads(previous_threads)
+    if best is not None:
+        model.load_state_dict(best[2])
+    clf.engine.clear_cache()
+    config["train_seconds"] = round(time.perf_counter() - start, 2)
+    config["best_epoch"] = best[1] if best is not None else config["epochs"]
+    clf.metrics = {"eval": best_metrics, "best_epoch": config["best_epoch"],
+                   "history": [{k: v for k, v in h.items() if k != "losses"} for h in history]}
+    clf.history = history
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+class _Progress:
+    """A rich progress bar with the running loss (or nothing when disabled)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.progress = None
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeRemainingColumn(), transient=False)
+            self.progress.start()
+            self.task = self.progress.add_task("training", total=total)
+
+    def step(self, description: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1, description=description)
+
+    def note(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(text)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()

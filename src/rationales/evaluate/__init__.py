@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
-
 from ..models.base import Classifier
 from ..registry import Registry
 from ..types import Dataset, Explanation, MetricResult
-from .classification import classification_metrics
+from .classification import classify
 from .faithfulness import faithfulness
 from .plausibility import auprc, iou_f1, token_prf
 from .protocols import PROTOCOLS, Protocol, get_protocol, hard_rationale
@@ -121,12 +119,7 @@ def evaluate(
         ))
 
     if classification:
-        pool = [ex for ex in (dataset if proto.classification_on == "dataset" else selected) if ex.label is not None]
-        if pool:
-            proba = np.asarray(classifier.predict_proba(pool))
-            where = f"on={dataset.full_name if proto.classification_on == 'dataset' else 'protocol examples'} ({len(pool)} labelled)"
-            results += classification_metrics([ex.id for ex in pool], [ex.label for ex in pool], proba,
-                                               classifier.label_names, where)
+        results += classify(classifier, dataset, proto, selected)
     return results
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ..types import MetricResult
+from ..models.base import Classifier
+from ..types import Dataset, MetricResult
+
+if TYPE_CHECKING:
+    from .protocols import Protocol
 
 
 def classification_metrics(
@@ -54,3 +58,15 @@ def classification_metrics(
         excluded={} if len(used) == proba.shape[1] else {"classes_without_positives_or_negatives": proba.shape[1] - len(used)},
     )
     return [acc, f1, auroc]
+
+
+def classify(classifier: Classifier, dataset: Dataset, proto: "Protocol", selected: Dataset) -> list[MetricResult]:
+    """Accuracy, macro-F1, AUROC on the protocol's choice of examples (see Protocol.classification_on)."""
+    on_all = proto.classification_on == "dataset"
+    pool = [ex for ex in (dataset if on_all else selected) if ex.label is not None]
+    if not pool:
+        return []
+    proba = np.asarray(classifier.predict_proba(pool))
+    where = f"on={dataset.full_name if on_all else 'protocol examples'} ({len(pool)} labelled)"
+    return classification_metrics([ex.id for ex in pool], [ex.label for ex in pool], proba,
+                                  classifier.label_names, where)

@@ -1,0 +1,207 @@
+"""The benchmark: explain with several methods, time them, evaluate, and write the report.
+
+``benchmark(classifier, dataset, methods, protocol, out=DIR)`` is ferret's ``Benchmark``
+done with named metric variants: one call explains the protocol's examples with every
+method (a progress bar per method), measures seconds and forward passes per explanation,
+evaluates everything under the protocol, keeps per-example values so two runs can be
+compared (:meth:`BenchmarkRun.compare`), and writes JSON, CSV, Markdown and a
+self-contained HTML report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..models.base import Classifier
+from ..types import Dataset, Explanation, MetricResult
+from . import evaluate
+from .classification import classify
+from .protocols import Protocol, get_protocol
+
+
+@dataclass
+class BenchmarkRun:
+    """Everything one benchmark produced: results, timings, explanations and where files went."""
+
+    model: dict[str, Any]
+    dataset: str
+    protocol: dict[str, Any]
+    protocol_text: str
+    methods: list[str]
+    n_examples: int
+    results: list[MetricResult]
+    timing: dict[str, dict[str, float]]
+    explanations: list[Explanation] = field(default_factory=list)
+    gold: dict[str, list[int] | None] = field(default_factory=dict)
+    labels: dict[str, str | None] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    evaluation_cost: dict[str, float] = field(default_factory=dict)
+
+    def value(self, name: str, method: str | None = None) -> float | None:
+        """The value of metric ``name`` for ``method`` (None when absent)."""
+        for r in self.results:
+            if r.name == name and r.method == method:
+                return r.value
+        return None
+
+    def to_dict(self, explanations: bool = True) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "dataset": self.dataset,
+            "protocol": self.protocol,
+            "protocol_text": self.protocol_text,
+            "methods": list(self.methods),
+            "n_examples": self.n_examples,
+            "results": [r.to_dict() for r in self.results],
+            "timing": self.timing,
+            "evaluation_cost": self.evaluation_cost,
+            "gold": self.gold,
+            "labels": self.labels,
+            "files": self.files,
+            "explanations": [e.to_dict() for e in self.explanations] if explanations else [],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "BenchmarkRun":
+        return cls(
+            model=d["model"], dataset=d["dataset"], protocol=d["protocol"],
+            protocol_text=d["protocol_text"], methods=list(d["methods"]), n_examples=d["n_examples"],
+            results=[MetricResult.from_dict(r) for r in d["results"]], timing=d["timing"],
+            explanations=[Explanation.from_dict(e) for e in d.get("explanations", [])],
+            gold=d.get("gold", {}), labels=d.get("labels", {}), files=d.get("files", {}),
+            evaluation_cost=d.get("evaluation_cost", {}),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> "BenchmarkRun":
+        """Read a run from its ``results.json`` (or the folder that holds it)."""
+        p = Path(path)
+        if p.is_dir():
+            p = p / "results.json"
+        return cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
+
+    def compare(self, other: "BenchmarkRun") -> list[dict[str, Any]]:
+        """Metric by metric and method by method: this run's value, the other's, and the
+        mean per-example difference over the examples both runs scored.
+
+        Rows whose variants differ are flagged (``same_variant`` False): those numbers are
+        not comparable and the difference is left None.
+        """
+        theirs = {(r.name, r.method): r for r in other.results}
+        rows = []
+        for r in self.results:
+            o = theirs.get((r.name, r.method))
+            if o is None:
+                continue
+            same = r.variant == o.variant
+            shared = [k for k, v in r.per_example.items() if v is not None and o.per_example.get(k) is not None]
+            diff = float(np.mean([r.per_example[k] - o.per_example[k] for k in shared])) if shared and same else None
+            rows.append({"metric": r.name, "method": r.method, "variant": r.variant, "same_variant": same,
+                         "this": r.value, "other": o.value, "per_example_mean_diff": diff,
+                         "n_shared": len(shared)})
+        return rows
+
+
+def _stats(classifier: Classifier) -> dict[str, int]:
+    engine = getattr(classifier, "engine", None)
+    return dict(getattr(engine, "stats", {}) or {})
+
+
+def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: after.get(k, 0) - before.get(k, 0) for k in after}
+
+
+def benchmark(
+    classifier: Classifier,
+    dataset: Dataset,
+    methods: str | Sequence[str],
+    protocol: str | Protocol = "hatexplain",
+    out: str | Path | None = None,
+    limit: int | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    *,
+    progress: bool = True,
+    chunk_size: int = 8,
+    sample: int = 8,
+    **overrides: Any,
+) -> BenchmarkRun:
+    """Explain the protocol's examples with every method, evaluate, and write the report.
+
+    ``limit`` keeps the first N examples the protocol selects (in dataset order);
+    classification metrics still use every labelled example of ``dataset`` unless the
+    protocol says ``classification_on="protocol"``. A method that raises (e.g. a gradient
+    method on a non-differentiable model) yields failed explanations with the error as
+    reason, so one method never sinks the run. ``out``: a folder for results.json,
+    results.csv, report.md and report.html (``sample`` posts get word heat-maps).
+    """
+    from ..explain import explain
+
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    methods = list(methods)
+    params = dict(params or {})
+    proto = get_protocol(protocol, **overrides).resolve(dataset)
+    selected = proto.select(dataset)
+    if limit is not None:
+        selected = selected[: int(limit)]
+    examples = list(selected)
+    if not examples:
+        raise ValueError(f"protocol {proto.name!r} selects no example of {dataset.full_name}")
+
+    explanations: list[Explanation] = []
+    timing: dict[str, dict[str, float]] = {}
+    bar = _progress(progress)
+    with bar:
+        for m in methods:
+            task = bar.add_task(f"{m:>22}", total=len(examples))
+            before, t0, got = _stats(classifier), time.perf_counter(), []
+            for i in range(0, len(examples), chunk_size):
+                chunk = examples[i: i + chunk_size]
+                try:
+                    got += explain(classifier, chunk, methods=[m], params={m: params[m]} if m in params else None)
+                except Exception as err:  # noqa: BLE001 - recorded as failures, see docstring
+                    reason = f"{type(err).__name__}: {err}"
+                    got += [Explanation(ex.id, ex.words, [0.0] * len(ex.words), 0, m, failed=reason) for ex in chunk]
+                bar.advance(task, len(chunk))
+            seconds = time.perf_counter() - t0
+            d = _delta(_stats(classifier), before)
+            timing[m] = {"seconds": seconds, "explanations": len(got),
+                         "seconds_per_explanation": seconds / max(1, len(got)),
+                         "forward_passes": d.get("forward_passes", 0), "cache_hits": d.get("cache_hits", 0),
+                         "tokens": d.get("tokens", 0)}
+            explanations += got
+
+    before, t0 = _stats(classifier), time.perf_counter()
+    results = evaluate(classifier, explanations, selected, proto, classification=False)
+    cost = {"seconds": time.perf_counter() - t0, **_delta(_stats(classifier), before)}
+    results += classify(classifier, dataset, proto, selected)
+
+    sample_ids = [ex.id for ex in examples if proto.gold_mask(ex) is not None][:sample] or [ex.id for ex in examples[:sample]]
+    by_id = {ex.id: ex for ex in examples}
+    run = BenchmarkRun(
+        model=classifier.describe(), dataset=dataset.full_name, protocol=proto.to_dict(),
+        protocol_text=proto.describe(dataset) + (f"; limited to the first {len(examples)}" if limit is not None else ""),
+        methods=methods, n_examples=len(examples), results=results, timing=timing,
+        explanations=explanations,
+        gold={i: proto.gold_mask(by_id[i]) for i in sample_ids},
+        labels={ex.id: (dataset.label_names[ex.label] if ex.label is not None else None) for ex in examples},
+        evaluation_cost=cost,
+    )
+    if out is not None:
+        from ..report.files import write_all
+
+        run.files = write_all(run, out)
+    return run
+
+
+def _progress(enabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("explain {task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled, transient=False)

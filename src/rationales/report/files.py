@@ -1,0 +1,77 @@
+"""Write a benchmark run as JSON (everything), CSV (one row per metric value), Markdown and HTML."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .table import markdown_table
+
+if TYPE_CHECKING:
+    from ..evaluate.benchmark import BenchmarkRun
+
+
+def _clean(value):
+    # JSON has no NaN: write null so every reader accepts the file
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_json(run: "BenchmarkRun", path: Path) -> Path:
+    path.write_text(json.dumps(_clean(run.to_dict()), ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def write_csv(run: "BenchmarkRun", path: Path) -> Path:
+    """Long format: method, metric, variant, label, value, n, excluded (JSON)."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["method", "metric", "variant", "label", "value", "n", "excluded"])
+        for r in run.results:
+            w.writerow([r.method or "", r.name, r.variant, r.label, "" if math.isnan(r.value) else r.value,
+                        r.n, json.dumps(r.excluded)])
+        for m, t in run.timing.items():
+            for k in ("seconds_per_explanation", "forward_passes", "cache_hits"):
+                w.writerow([m, k, "measured in this run", k, t.get(k), int(t.get("explanations", 0)), "{}"])
+    return path
+
+
+def write_markdown(run: "BenchmarkRun", path: Path) -> Path:
+    text = "\n".join([
+        f"# Benchmark: {run.model.get('name')} on {run.dataset}",
+        "",
+        f"{run.n_examples} examples. {run.protocol_text}.",
+        "",
+        markdown_table(run.results, run.timing),
+        "",
+    ])
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_all(run: "BenchmarkRun", out: str | Path) -> dict[str, str]:
+    """Write results.json, results.csv, report.md and report.html into ``out``; return their paths."""
+    from .html import write_html
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "json": folder / "results.json",
+        "csv": folder / "results.csv",
+        "markdown": folder / "report.md",
+        "html": folder / "report.html",
+    }
+    run.files = {k: str(v) for k, v in files.items()}
+    write_csv(run, files["csv"])
+    write_markdown(run, files["markdown"])
+    write_html(run, files["html"])
+    write_json(run, files["json"])
+    return run.files

@@ -1,0 +1,22 @@
+"""LLM backends and the pieces the LLM explainers share.
+
+- :func:`get_backend` turns a spec (``"smollm2"``, ``"gguf:/path"``, ``"hf:/path"``,
+  ``"openai:http://host:port/v1/MODEL"``) or a backend object into a backend;
+- :mod:`.parse` reads answers (phrase lists, 0/1 labels, edited texts);
+- :mod:`.phrases` maps phrases back to word positions;
+- :mod:`.zeroshot` uses the LLM itself as a classifier (a baseline).
+"""
+
+from __future__ import annotations
+
+from .base import DEFAULT_LLM, LLMBackend, LLMError, Reply, get_backend
+from .cache import AnswerCache, default_cache_dir
+from .parse import ParseError, parse_edit, parse_label, parse_phrases
+from .phrases import PhraseMatch, map_phrases
+from .replay import ReplayBackend
+
+__all__ = [
+    "DEFAULT_LLM", "AnswerCache", "LLMBackend", "LLMError", "ParseError", "PhraseMatch", "Reply",
+    "ReplayBackend", "default_cache_dir", "get_backend", "map_phrases", "parse_edit",
+    "parse_label", "parse_phrases",
+]

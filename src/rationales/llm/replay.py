@@ -1,0 +1,57 @@
+"""A backend that replays recorded answers: for tests, demos and re-scoring saved runs.
+
+It goes through the same path as a real backend (cache, ``Reply``, failures), so an
+explainer tested with it runs its real prompt building, parsing and phrase mapping.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .base import LLMBackend, Messages
+
+Answer = str | BaseException
+
+
+class ReplayBackend(LLMBackend):
+    """Answers from ``answers``: a function of the messages, or {substring: answer}.
+
+    With a mapping, the first key (in order) found in the conversation's last user
+    message gives the answer; ``default`` answers when none is found (None = an error).
+    An answer that is an exception instance is raised, to replay a failure.
+    """
+
+    kind = "replay"
+
+    def __init__(
+        self,
+        answers: Callable[[Messages], Answer] | Mapping[str, Answer],
+        *,
+        default: Answer | None = None,
+        name: str = "replay",
+        max_new_tokens: int = 256,
+        cache: bool | str | Path | None = None,
+    ) -> None:
+        super().__init__(max_new_tokens=max_new_tokens, cache=cache)
+        self.answers = answers
+        self.default = default
+        self.name = name
+        self.calls: list[Messages] = []
+
+    @property
+    def model(self) -> str:
+        return self.name
+
+    def _generate(self, messages: Messages, params: dict[str, Any]) -> str:
+        self.calls.append(messages)
+        if callable(self.answers):
+            answer = self.answers(messages)
+        else:
+            last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+            answer = next((a for k, a in self.answers.items() if k in last), self.default)
+            if answer is None:
+                raise LookupError(f"replay backend {self.name!r} has no answer for this prompt")
+        if isinstance(answer, BaseException):
+            raise answer
+        return str(answer)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
+
+import numpy as np
 
 from rationales.explain.base import EXPLAINERS, Explainer, register
+from rationales.models.base import Classifier, as_examples
 from rationales.types import Example, Explanation
 
 HATE = ["vermin", "scum", "filth", "invaders", "animals"]
@@ -50,6 +53,40 @@ def write_jsonl(path: Path, rows: list[Any]) -> Path:
     return path
 
 
+class KeywordClassifier(Classifier):
+    """Test-only classifier (numpy, no model files): logits are sums of per-word weights.
+
+    Cheap to import and to run, so the SIGKILL test's subprocesses spend their time in
+    the job machinery; picklable, so Ray workers receive it as it is.
+    """
+
+    name = "keywords"
+
+    def __init__(self) -> None:
+        self.label_names = list(LABELS)
+        self.weights = {w: (2.0, -1.0, 0.5) for w in HATE}
+        self.weights.update({w: (0.3, -1.0, 2.0) for w in OFFENSIVE})
+
+    def _proba(self, words: Sequence[str]) -> np.ndarray:
+        z = np.array([0.0, 1.0, 0.0]) + sum((np.array(self.weights.get(w, (0.0, 0.1, 0.0))) for w in words),
+                                             np.zeros(3))
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    def predict_proba(self, inputs: Any) -> np.ndarray:
+        return np.array([self._proba(ex.words) for ex in as_examples(inputs)]).reshape(-1, 3)
+
+    def predict_proba_masked(self, example: Example, keep: np.ndarray, removal: str = "delete") -> np.ndarray:
+        keep = np.asarray(keep, dtype=bool).reshape(-1, len(example.words))
+        return np.array([self._proba([w for w, k in zip(example.words, row) if k]) for row in keep]).reshape(-1, 3)
+
+    def save(self, directory: str | Path) -> Path:
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "weights.json").write_text(json.dumps(self.weights, sort_keys=True))
+        return out
+
+
 class FlakyExplainer(Explainer):
     """Test-only explainer: leave-one-out drop, but raises on any text containing 'BOOM'."""
 
@@ -57,8 +94,6 @@ class FlakyExplainer(Explainer):
     defaults: dict[str, Any] = {"scale": 1.0}
 
     def explain_one(self, classifier: Any, example: Example, target: int) -> Explanation:
-        import numpy as np
-
         if "BOOM" in example.words:
             raise RuntimeError(f"cannot explain {example.id}")
         n = len(example.words)

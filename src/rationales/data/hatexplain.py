@@ -19,11 +19,12 @@ not keyed by annotator. Posts without any mask get ``rationale=None``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from ..errors import DataError
 from ..types import Dataset, Example
@@ -98,14 +99,14 @@ def _check(option: str, value: str, allowed: tuple[str, ...]) -> None:
 
 
 def _records(split: str | None, data_dir: str | os.PathLike | None, problems: Problems,
-             source: str) -> tuple[list[dict[str, Any]], list[Path]]:
+             source: str) -> tuple[Iterable[dict[str, Any]], list[Path]]:
     """Normalised records {id, labels, annotator_ids, targets, masks, tokens, path, line}."""
     wanted = SPLITS if split is None else [split]
     jsonl = {s: find_file(FOLDER, [JSONL_NAMES[s]], data_dir) for s in wanted}
     if source != "original" and all(jsonl.values()):
-        recs: list[dict[str, Any]] = []
-        for s in wanted:
-            recs.extend(_from_jsonl(jsonl[s], problems))  # type: ignore[arg-type]
+        # Lazily, so errors surface in file order.
+        recs = itertools.chain.from_iterable(_from_jsonl(jsonl[s], problems)  # type: ignore[arg-type]
+                                             for s in wanted)
         return recs, [p for p in jsonl.values() if p]
     original = find_file(FOLDER, ORIGINAL, data_dir)
     divisions = find_file(FOLDER, DIVISIONS, data_dir)
@@ -181,13 +182,14 @@ def _from_original(path: Path, divisions: Path, split: str | None, problems: Pro
 def _example(rec: dict[str, Any], labels: str, how: str, no_majority: str,
              problems: Problems) -> Example | None:
     path, line, pid = rec["path"], rec["line"], str(rec["id"])
-    where = "" if line is not None else f"post {pid!r}: "
+    # dataset.json has no lines: the field names the post instead ("<post id>.label").
+    where = "" if line is not None else f"{pid}."
     tokens = rec["tokens"]
     if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise bad(f"{where}post_tokens must be a list of strings", path, line, "post_tokens",
+        raise bad("post_tokens must be a list of strings", path, line, f"{where}post_tokens",
                   reason="post_tokens: not a list of strings")
     if not tokens:
-        raise bad(f"{where}empty text (no post_tokens)", path, line, "post_tokens",
+        raise bad("empty text (no post_tokens)", path, line, f"{where}post_tokens",
                   reason="empty text")
     votes = []
     for v in rec["labels"]:
@@ -196,11 +198,11 @@ def _example(rec: dict[str, Any], labels: str, how: str, no_majority: str,
         elif isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(LABELS):
             votes.append(v)
         else:
-            raise bad(f"{where}unknown label {v!r}; expected one of {LABELS} or 0-2", path, line,
-                      "label", reason="unknown label")
+            raise bad(f"unknown label {v!r}; expected one of {LABELS} or 0-2", path, line,
+                      f"{where}label", reason="unknown label")
     if not votes:
-        raise bad(f"{where}no annotator labels", path, line, "label", reason="no labels")
-    masks = [parse_mask(m, len(tokens), path, line, f"rationales[{k}]")
+        raise bad("no annotator labels", path, line, f"{where}label", reason="no labels")
+    masks = [parse_mask(m, len(tokens), path, line, f"{where}rationales[{k}]")
              for k, m in enumerate(rec["masks"])]
     top, n = Counter(votes).most_common(1)[0]
     if n * 2 <= len(votes):

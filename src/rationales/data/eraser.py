@@ -11,7 +11,6 @@ error naming the annotation id. The archive is read in memory, never extracted.
 
 from __future__ import annotations
 
-import json
 import os
 import tarfile
 from functools import lru_cache

@@ -103,6 +103,17 @@ def _strings(value: Any) -> list[str] | None:
     return [s.strip() for s in out if s.strip()]
 
 
+_SQ_LIST = re.compile(r"^\[\s*'(.*)'\s*\]$", re.S)
+
+
+def _single_quoted(text: str) -> list[str] | None:
+    """``['don't', 'x']``: not valid Python (the apostrophe), but the intent is plain."""
+    m = _SQ_LIST.match(text.strip())
+    if not m:
+        return None
+    return [s.strip() for s in re.split(r"'\s*,\s*'", m.group(1)) if s.strip()]
+
+
 def _structured(text: str) -> list[str] | None:
     for open_, close in (("[", "]"), ("{", "}")):
         pos = text.find(open_)
@@ -110,6 +121,8 @@ def _structured(text: str) -> list[str] | None:
             end = _balanced(text, pos, open_, close)
             if end is not None:
                 found = _strings(_literal(text[pos:end]))
+                if found is None and open_ == "[":
+                    found = _single_quoted(text[pos:end])
                 if found is not None:
                     return found
             elif open_ == "[":

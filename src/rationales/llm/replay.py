@@ -17,8 +17,8 @@ Answer = str | BaseException
 class ReplayBackend(LLMBackend):
     """Answers from ``answers``: a function of the messages, or {substring: answer}.
 
-    With a mapping, the first key (in order) found in the conversation's last user
-    message gives the answer; ``default`` answers when none is found (None = an error).
+    With a mapping, the first key (in order) found in the conversation's user messages,
+    the latest message first, gives the answer; ``default`` answers when none is found (None = an error).
     An answer that is an exception instance is raised, to replay a failure.
     """
 
@@ -48,8 +48,9 @@ class ReplayBackend(LLMBackend):
         if callable(self.answers):
             answer = self.answers(messages)
         else:
-            last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-            answer = next((a for k, a in self.answers.items() if k in last), self.default)
+            users = [m["content"] for m in reversed(messages) if m["role"] == "user"]
+            answer = next((a for text in users for k, a in self.answers.items() if k in text),
+                          self.default)
             if answer is None:
                 raise LookupError(f"replay backend {self.name!r} has no answer for this prompt")
         if isinstance(answer, BaseException):

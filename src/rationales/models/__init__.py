@@ -77,11 +77,23 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or os.environ.get(
             "TRANSFORMERS_OFFLINE", "") not in ("", "0"):
         return False
+    import concurrent.futures
+
+    def connect() -> bool:
+        try:
+            with socket.create_connection((HUB_HOST, 443), timeout=timeout):
+                return True
+        except OSError:
+            return False
+
+    # name resolution has no timeout of its own: bound the whole check from outside
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
-        with socket.create_connection((HUB_HOST, 443), timeout=timeout):
-            return True
-    except OSError:
+        return pool.submit(connect).result(timeout=timeout + 0.5)
+    except concurrent.futures.TimeoutError:
         return False
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _load_hub(model_id: str, **options: Any) -> Classifier:

@@ -18,6 +18,7 @@ example's rationale by a machine rationale read from a JSONL of
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -317,7 +318,7 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
     start = time.perf_counter()
     bar = _Progress(total, enabled=progress)
     try:
-        with eager_attention(model) if kind else _nullcontext():
+        with eager_attention(model) if kind else contextlib.nullcontext():
             for epoch in range(1, config["epochs"] + 1):
                 model.train()
                 order = order_rng.permutation(len(examples))
@@ -368,14 +369,6 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
     clf.metrics = {"eval": best_metrics, "best_epoch": config["best_epoch"],
                    "history": [{k: v for k, v in h.items() if k != "losses"} for h in history]}
     clf.history = history
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 class _Progress:

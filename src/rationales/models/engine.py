@@ -20,6 +20,7 @@ lengths of the sequences run, padding excluded).
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import OrderedDict
 from typing import Any, Callable, Hashable, Iterator, Sequence
 
@@ -63,6 +64,8 @@ class ForwardEngine:
         self.threads = threads
         self.no_grad = no_grad
         self._cache: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        # one caller at a time: the cache and stats are shared (a web server's threads)
+        self._lock = threading.RLock()
         self.stats: dict[str, int] = {k: 0 for k in STAT_NAMES}
 
     # -- bookkeeping ---------------------------------------------------------------
@@ -84,7 +87,10 @@ class ForwardEngine:
         return self.run(keys)
 
     def run(self, keys: Sequence[Hashable]) -> np.ndarray:
-        keys = list(keys)
+        with self._lock:
+            return self._run(list(keys))
+
+    def _run(self, keys: list[Hashable]) -> np.ndarray:
         self.stats["requests"] += len(keys)
         if not keys:
             return np.zeros((0, 0))

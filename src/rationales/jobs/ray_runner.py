@@ -87,7 +87,8 @@ class RayEngine:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
         # One copy of the model in the object store; each actor deserialises it once.
-        clf_ref = ray.put(classifier)
+        # Kept referenced for the whole job: a restarted actor re-reads it from the store.
+        self.clf_ref = clf_ref = ray.put(classifier)
         actor_cls = ray.remote(_Worker).options(
             num_cpus=cpus_per_worker, max_restarts=3, max_task_retries=3
         )
@@ -143,5 +144,6 @@ class RayEngine:
             except Exception:  # noqa: BLE001 - an actor that is already gone is fine
                 pass
         self.actors = []
+        self.clf_ref = None
         if self.started_ray:
             self.ray.shutdown()

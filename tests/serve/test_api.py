@@ -168,6 +168,29 @@ def test_explain_matches_the_python_api(client, keyword_clf):
         assert row["scores"] == pytest.approx(list(exp.scores))
 
 
+def test_llm_and_union_rows_carry_their_own_rationale_and_the_llm_words(keyword_clf):
+    from rationales.llm.replay import ReplayBackend
+
+    llm = ReplayBackend({}, default='["stupid"]')
+    c = TestClient(create_app({"kw": keyword_clf}, token="", reports_dir=None, llm=llm))
+    res = explain(c, text="you are a stupid person", methods=["llm", "union", "occlusion"])
+    rows = {r["method"]: r for r in res["explanations"]}
+    assert rows["llm"]["needs_llm"] is True
+    assert rows["llm"]["rationale"] == [0, 0, 0, 1, 0] == rows["llm"]["llm_words"]
+    assert rows["llm"]["hard"] == "llm's own"
+    # union = ngram's X-MuTeST hard rationale (top 2 of 5 words) ∪ the LLM's words
+    ngram_hard = rows["union"]["info"]["ngram_rationale"]
+    assert sum(ngram_hard) == 2
+    assert rows["union"]["rationale"] == [max(a, b) for a, b in zip(ngram_hard, [0, 0, 0, 1, 0])]
+    assert rows["union"]["llm_words"] == [0, 0, 0, 1, 0]
+    assert rows["occlusion"]["llm_words"] is None and rows["occlusion"]["hard"] == "xmutest"
+    # faithfulness is computed on each method's own hard rationale: here "stupid" alone
+    p_full, p_without = sigmoid(2.0), sigmoid(-1.0)
+    assert rows["llm"]["faithfulness"]["comprehensiveness"]["value"] == pytest.approx(p_full - p_without)
+    assert rows["llm"]["faithfulness"]["sufficiency"]["value"] == pytest.approx(0.0, abs=1e-12)
+    assert len(llm.calls) >= 1
+
+
 # -- request errors ---------------------------------------------------------------------------
 @pytest.mark.parametrize("body, status, needle", [
     ({"text": "hi", "methods": ["occlusionn"]}, 422, "Did you mean 'occlusion'"),
@@ -183,6 +206,8 @@ def test_explain_matches_the_python_api(client, keyword_clf):
     ({"text": "hi", "methods": ["occlusion"], "params": {"lime": {}}}, 422, "not among the methods"),
     ({"text": "hi", "methods": ["occlusion"], "hard": "top_q=3"}, 422, "unknown hard-rationale rule"),
     ({"text": "hi"}, 422, "body.methods: Field required"),
+    ({"text": "hi", "methods": ["llm"], "params": {"llm": {"llm": "gguf:/etc/passwd"}}}, 422,
+     "'llm' cannot be set by a request"),
 ])
 def test_bad_requests_get_a_clear_4xx(client, body, status, needle):
     r = client.post("/api/explain", json=body)

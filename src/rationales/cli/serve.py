@@ -34,6 +34,8 @@ def serve(
     reports: Path = typer.Option(Path("reports"), "--reports", help="Folder whose benchmark reports the page links to."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where datasets live (default: $RATIONALES_DATA)."),
     workers: int = typer.Option(2, min=1, help="Threads that run explain requests."),
+    llm: Optional[str] = typer.Option(None, "--llm", help="LLM backend for llm/union/counterfactual "
+                                      "(smollm2, gguf:PATH, hf:PATH, openai:URL/MODEL); default: smollm2."),
     max_chars: int = typer.Option(5000, min=1, help="Limit: characters in one post."),
     max_words: int = typer.Option(300, min=1, help="Limit: words in one post."),
     max_methods: int = typer.Option(4, min=1, help="Limit: methods in one request."),
@@ -56,7 +58,7 @@ def serve(
                     time_limit_s=time_limit, max_body_bytes=max_body_bytes, max_page_size=max_page_size)
     typer.echo(f"loading {len(model)} model(s) and {len(data)} dataset(s)…", err=True)
     asgi = create_app(model, data, limits=limits, token=token or "", reports_dir=reports,
-                      data_dir=data_dir, workers=workers)
+                      data_dir=data_dir, workers=workers, llm=llm)
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     typer.echo(f"serving on http://{shown}:{port}/  (API schema: http://{shown}:{port}/docs)", err=True)
     uvicorn.run(asgi, host=host, port=port, log_level=log_level)

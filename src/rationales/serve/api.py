@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from .. import __version__
 from ..errors import RationalesError
 from ..models.base import Classifier
 from ..types import Dataset, Example, Explanation
-from .limits import DeadlineExceeded, LimitExceeded, Limits, run_with_deadline
+from .limits import DeadlineExceeded, LimitExceeded, Limits, guard_llm, run_with_deadline
 
 #: file kinds listed from the reports folder (benchmark reports and their tables)
 REPORT_SUFFIXES = (".html", ".md", ".json", ".csv")
@@ -45,10 +46,23 @@ class ServeState:
     reports_dir: Path | None = None
     workers: int = 2
     sources: dict[str, str] = field(default_factory=dict)
+    #: the LLM backend (spec or object) for LLM-consulted methods (None = the package default)
+    llm: Any = None
     executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rx-serve")
+        self._llm_backend: Any = None
+        self._llm_lock = threading.Lock()
+
+    def llm_backend(self) -> Any:
+        """The one LLM backend every request shares, built on first use (loading it is slow)."""
+        from ..llm.base import get_backend
+
+        with self._llm_lock:
+            if self._llm_backend is None:
+                self._llm_backend = guard_llm(get_backend(self.llm))
+            return self._llm_backend
 
     @property
     def default_model(self) -> str:
@@ -226,6 +240,7 @@ def _timeout(limits: Limits) -> LimitExceeded:
 # -- explain: checks on the event loop, the work in a thread ---------------------------
 @dataclass
 class _Job:
+    state: ServeState
     classifier: Classifier
     model_id: str
     example: Example
@@ -285,6 +300,11 @@ def _prepare(st: ServeState, body: ExplainRequest) -> _Job:
     if extra:
         raise HTTPException(422, f"params given for {extra}, which are not among the methods {methods}")
     for m, p in body.params.items():
+        if "llm" in p:
+            # A backend spec can name a model file or folder: the server's operator
+            # chooses it (serve --llm), never a request.
+            raise HTTPException(422, f"params for {m!r}: 'llm' cannot be set by a request; "
+                                     f"the server's LLM is chosen when it starts (rationales serve --llm SPEC)")
         try:
             EXPLAINERS.get(m)(**p)
         except (TypeError, ValueError) as exc:
@@ -301,7 +321,7 @@ def _prepare(st: ServeState, body: ExplainRequest) -> _Job:
     if body.hard.startswith("top_fraction=mean_gold"):
         raise HTTPException(422, "hard rule top_fraction=mean_gold needs a dataset; give top_fraction=F")
     example = Example(id="post", words=tuple(words))
-    return _Job(clf, model_id, example, methods, target, dict(body.params), body.hard,
+    return _Job(st, clf, model_id, example, methods, target, dict(body.params), body.hard,
                 body.removal, body.faithfulness, flags)
 
 
@@ -316,7 +336,6 @@ def _unknown(name: str, registry: Any) -> str:
 def _run_explain(job: _Job) -> dict[str, Any]:
     """The CPU-heavy part, in a worker thread: predict, explain each method, faithfulness."""
     from ..evaluate.faithfulness import faithfulness
-    from ..evaluate.protocols import hard_rationale
     from ..explain import explain
 
     clf, ex = job.classifier, job.example
@@ -325,12 +344,14 @@ def _run_explain(job: _Job) -> dict[str, Any]:
     target = predicted if job.target is None else (
         clf.label_names.index(job.target) if isinstance(job.target, str) else int(job.target))
     rows: list[dict[str, Any]] = []
-    done: list[Explanation] = []
+    done: list[tuple[Explanation, str, list[int]]] = []
     for m in job.methods:
         started = time.perf_counter()
+        params = dict(job.params.get(m, {}))
         try:
-            exp = explain(clf, [ex], methods=[m], target=target,
-                          params={m: job.params[m]} if m in job.params else None)[0]
+            if job.flags[m].get("needs_llm"):
+                params["llm"] = job.state.llm_backend()
+            exp = explain(clf, [ex], methods=[m], target=target, params={m: params} if params else None)[0]
         except DeadlineExceeded:
             raise
         except RationalesError as exc:
@@ -338,26 +359,23 @@ def _run_explain(job: _Job) -> dict[str, Any]:
             # that cannot do it) is shown in its row; the other methods still answer.
             rows.append({"method": m, "error": str(exc), "scores": None, "rationale": None})
             continue
-        hard_rule = _hard_rule_for(job, m)
-        hard = [int(v) for v in hard_rationale(exp, hard_rule)] if not exp.failed else None
+        hard_rule, hard = _hard(job, exp)
         rows.append({"method": m, "scores": [_finite(s) for s in exp.scores], "rationale": hard,
                      "hard": hard_rule, "failed": exp.failed, "target": exp.target,
                      "needs_llm": bool(job.flags[m].get("needs_llm")),
+                     # the LLM's own words inside a combined method (union), for marking
+                     "llm_words": _json_safe(exp.info.get("llm_rationale", hard if m == "llm" else None)),
                      "params": _json_safe(exp.params), "info": _json_safe(exp.info),
                      "seconds": round(time.perf_counter() - started, 4)})
         if not exp.failed:
-            done.append(exp)
+            done.append((exp, hard_rule, hard))
     if job.faithfulness and done:
-        by_method: dict[str, dict[str, Any]] = {}
-        for exp in done:
-            rule = _hard_rule_for(job, exp.method)
-            res = faithfulness(clf, [exp], {ex.id: ex}, hard=lambda e, r=rule: hard_rationale(e, r),
+        for exp, rule, hard in done:
+            res = faithfulness(clf, [exp], {ex.id: ex}, hard=lambda e, h=hard: h,
                                hard_name=rule, removal=job.removal, tau_loo=False)
-            by_method[exp.method] = {r.name: {"value": _finite(r.per_example.get(ex.id)), "variant": r.variant}
-                                     for r in res[exp.method]}
-        for row in rows:
-            if row["method"] in by_method:
-                row["faithfulness"] = by_method[row["method"]]
+            figures = {r.name: {"value": _finite(r.per_example.get(ex.id)), "variant": r.variant}
+                       for r in res[exp.method]}
+            next(r for r in rows if r["method"] == exp.method)["faithfulness"] = figures
     return {
         "model": job.model_id,
         "words": list(ex.words),
@@ -370,10 +388,23 @@ def _run_explain(job: _Job) -> dict[str, Any]:
     }
 
 
-def _hard_rule_for(job: _Job, method: str) -> str:
-    # An LLM-consulted method's scores already mark the words it chose (1) or not (0):
-    # its hard rationale is those words, not a top-k cut of them.
-    return "threshold=0" if job.flags[method].get("needs_llm") else job.hard
+def _hard(job: _Job, exp: Explanation) -> tuple[str, list[int] | None]:
+    """The hard rationale shown and evaluated for one explanation, and the rule's name.
+
+    A method that consults an LLM decides its own hard rationale (the words the LLM named;
+    for ``union`` the X-MuTeST union, kept in ``info["rationale"]``): a top-k cut of its
+    scores would change what it says. Every other method gets the request's rule.
+    """
+    from ..evaluate.protocols import hard_rationale
+
+    if exp.failed:
+        return job.hard, None
+    if job.flags[exp.method].get("needs_llm"):
+        own = exp.info.get("rationale")
+        if isinstance(own, (list, tuple)) and len(own) == len(exp.words):
+            return f"{exp.method}'s own", [int(bool(v)) for v in own]
+        return "threshold=0", [int(v) for v in hard_rationale(exp, "threshold=0")]
+    return job.hard, [int(v) for v in hard_rationale(exp, job.hard)]
 
 
 # -- shaping values as JSON --------------------------------------------------------------

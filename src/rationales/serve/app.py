@@ -83,6 +83,7 @@ def create_app(
     reports_dir: str | os.PathLike | None = "reports",
     data_dir: str | os.PathLike | None = None,
     workers: int = 2,
+    llm: Any = None,
 ) -> Any:
     """The ASGI app serving the API and the page.
 
@@ -91,7 +92,10 @@ def create_app(
     API call (but /api/health) must send; None reads $RATIONALES_SERVE_TOKEN, "" turns it
     off. ``reports_dir``: the folder whose benchmark reports the page links to.
     ``workers``: threads that run explain requests (each model itself runs one forward
-    pass at a time; more workers let requests interleave).
+    pass at a time; more workers let requests interleave). ``llm``: the backend spec the
+    LLM-consulted methods use (``rationales.llm.get_backend``; None = the package
+    default; a backend object works too); requests cannot choose it, since a spec can name
+    a file.
     """
     limits = limits or Limits()
     if token is None:
@@ -100,7 +104,7 @@ def create_app(
     state = ServeState(models=loaded, datasets=load_datasets(data, data_dir), limits=limits,
                        token=token or None,
                        reports_dir=Path(reports_dir) if reports_dir is not None else None,
-                       workers=max(1, int(workers)), sources=sources)
+                       workers=max(1, int(workers)), sources=sources, llm=llm)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

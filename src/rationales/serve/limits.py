@@ -99,11 +99,21 @@ def guard_classifier(classifier: Classifier) -> Classifier:
     on the same model take turns instead of the quick one waiting for the slow one.
     Returns the same object (``isinstance`` checks by explainers keep working).
     """
-    if getattr(classifier, "_serve_guarded", False):
-        return classifier
+    return _guard(classifier, _GUARDED)
+
+
+def guard_llm(backend: Any) -> Any:
+    """The same for an LLM backend shared by requests: one generation at a time, and a
+    request whose time is up stops before its next call to the LLM."""
+    return _guard(backend, ("chat", "chat_many"))
+
+
+def _guard(obj: Any, names: tuple[str, ...]) -> Any:
+    if getattr(obj, "_serve_guarded", False):
+        return obj
     lock = threading.RLock()
-    for name in _GUARDED:
-        method = getattr(classifier, name, None)
+    for name in names:
+        method = getattr(obj, name, None)
         if method is None or not callable(method):
             continue
 
@@ -114,10 +124,10 @@ def guard_classifier(classifier: Classifier) -> Classifier:
                 return __method(*args, **kwargs)
 
         functools.update_wrapper(guarded, method)
-        setattr(classifier, name, guarded)
-    classifier._serve_guarded = True  # type: ignore[attr-defined]
-    classifier._serve_lock = lock  # type: ignore[attr-defined]
-    return classifier
+        setattr(obj, name, guarded)
+    obj._serve_guarded = True
+    obj._serve_lock = lock
+    return obj
 
 
 # -- request body size: an ASGI middleware --------------------------------------------

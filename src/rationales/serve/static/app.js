@@ -177,7 +177,12 @@ function route() {
     const link = $("nav-" + v);
     if (v === name) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
-  $("controls").hidden = name === "reports";
+  // The shared pickers sit inside the active view, just before its action button, so
+  // reading and tabbing order is: input, model and methods, then the button.
+  const controls = $("controls");
+  controls.hidden = name === "reports";
+  if (name === "explain") $("explain-form").insertBefore(controls, $("explain-form").querySelector(".actions"));
+  if (name === "dataset") $("dataset-form").insertBefore(controls, $("dataset-form").querySelector(".actions"));
   if (!state.models.length) return;
   if (name === "dataset") { if (!$("examples").children.length) loadPage(); }
   else if (name === "reports") loadReports();
@@ -232,6 +237,13 @@ async function explainText() {
   }
 }
 
+// The words the LLM named: from the llm row, or from inside union when only it was asked.
+function llmWords(res) {
+  const row = res.explanations.find((r) => r.method === "llm" && r.llm_words) ||
+              res.explanations.find((r) => r.llm_words);
+  return row ? row.llm_words : null;
+}
+
 function pct(p) { return (100 * p).toFixed(1) + " %"; }
 
 function renderVerdict(res) {
@@ -242,7 +254,7 @@ function renderVerdict(res) {
       " (" + pct(res.prediction.probabilities[res.prediction.label]) + ")",
       res.target.label !== res.prediction.label ? " — explaining label " + res.target.label : ""),
     el("ul", { class: "probs", "aria-label": "Class probabilities" }, ...probs.map(([name, p]) =>
-      el("li", { class: "prob" + (name === res.prediction.label ? " top" : "") },
+      el("li", { class: "prob" + (name === res.prediction.label ? " predicted" : "") },
         el("span", { class: "prob-name", text: name }),
         el("span", { class: "bar", role: "img", "aria-label": name + " " + pct(p) },
           el("span", { class: "fill", style: "width:" + (100 * p).toFixed(1) + "%" })),
@@ -250,8 +262,7 @@ function renderVerdict(res) {
 }
 
 function renderResult(res, gold) {
-  const llmRow = res.explanations.find((r) => r.needs_llm && r.method === "llm" && r.rationale);
-  const llmPicks = llmRow ? llmRow.rationale : null;
+  const llmPicks = llmWords(res);
   const legend = $("legend-template").content.cloneNode(true);
   if (llmPicks) legend.querySelector(".legend-llm").hidden = false;
   const rows = el("div", { class: "rows", role: "table", "aria-label": "Word scores per method" },
@@ -268,14 +279,17 @@ function renderResult(res, gold) {
 }
 
 // One shade per word: hue says for (warm) or against (cool) the label, strength the
-// size relative to the row's largest |score|. Dark backgrounds switch to white text so
-// contrast stays readable.
+// size relative to the row's largest |score|. The text colour is whichever of near-black
+// and white contrasts more with the shade actually shown (WCAG relative luminance).
 function shade(score, scale) {
-  if (score === null || !scale) return { bg: "transparent", fg: "", level: 0 };
-  const a = Math.min(1, Math.abs(score) / scale);
-  const level = Math.round(a * 4);
-  const colour = score >= 0 ? "194, 40, 40" : "30, 90, 200";
-  return { bg: "rgba(" + colour + "," + (0.08 + 0.82 * a).toFixed(3) + ")", fg: a > 0.55 ? "#fff" : "", level };
+  if (score === null || !scale) return { bg: "transparent", fg: "" };
+  const a = 0.08 + 0.82 * Math.min(1, Math.abs(score) / scale);
+  const rgb = score >= 0 ? [194, 40, 40] : [30, 90, 200];
+  const shown = rgb.map((c) => a * c + (1 - a) * 255);
+  const lin = shown.map((c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); });
+  const L = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+  const onWhite = 1.05 / (L + 0.05), onDark = (L + 0.05) / (0.0103 + 0.05);
+  return { bg: "rgba(" + rgb.join(",") + "," + a.toFixed(3) + ")", fg: onWhite > onDark ? "#fff" : "#1a1a1a" };
 }
 
 function fmt(v) { return v === null || v === undefined ? "–" : (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : v.toFixed(3)); }
@@ -293,10 +307,11 @@ function wordsCell(words, scores, rationale, extraMark, label) {
       class: "word" + (inR ? " in-rationale" : "") + (extraMark && extraMark[i] ? " llm-pick" : ""),
       tabindex: i === 0 ? "0" : "-1", "data-index": String(i), "data-tip": tip || "no score",
       "data-score": s === null ? null : String(s), "aria-label": w + (tip ? " (" + tip + ")" : ""),
-      dir: "auto", text: w,
+      text: w,
     });
     span.style.background = sh.bg;
     if (sh.fg) span.style.color = sh.fg;
+    if (sh.fg === "#fff") span.classList.add("on-dark");
     cell.append(span, " ");
   });
   cell.addEventListener("keydown", moveAlongRow);
@@ -376,6 +391,7 @@ async function loadPage() {
     $("dataset-empty").hidden = page.total > 0;
     $("dataset-empty").textContent = "No posts with this label.";
     $("examples").replaceChildren(...page.examples.map((ex) => exampleCard(ex, page.data)));
+    $("dataset-legend").replaceChildren($("legend-template").content.cloneNode(true));
     showError(null);
   } catch (err) { showError(err); }
 }
@@ -415,8 +431,9 @@ async function explainPage() {
       const verdict = card.querySelector(".example-verdict") ||
         card.querySelector(".example-head").appendChild(el("span", { class: "example-verdict" }));
       verdict.textContent = "model: " + res.prediction.label + " (" + pct(res.prediction.probabilities[res.prediction.label]) + ")";
-      const llmRow = res.explanations.find((r) => r.method === "llm" && r.rationale);
-      for (const row of res.explanations) rows.append(methodRow(res.words, row, llmRow ? llmRow.rationale : null));
+      const picks = llmWords(res);
+      if (picks) $("dataset-legend").querySelector(".legend-llm").hidden = false;
+      for (const row of res.explanations) rows.append(methodRow(res.words, row, picks));
     }
     setStatus("Explained " + cards.length + " post(s).");
   } catch (err) {

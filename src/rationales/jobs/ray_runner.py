@@ -36,11 +36,41 @@ def require_ray() -> Any:
     return ray
 
 
+def _pack_model(classifier: Any) -> dict[str, Any]:
+    """The classifier as its saved folder's files, for models that do not pickle
+    (a transformer's forward engine holds locks); workers load it with ``load_classifier``."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="rationales-ray-") as tmp:
+        classifier.save(tmp)
+        root = Path(tmp)
+        return {"saved_folder": {str(p.relative_to(root)): p.read_bytes()
+                                 for p in sorted(root.rglob("*")) if p.is_file()}}
+
+
+def _unpack_model(model: Any) -> Any:
+    if not (isinstance(model, dict) and "saved_folder" in model):
+        return model
+    import tempfile
+    from pathlib import Path
+
+    from ..models import load_classifier
+
+    with tempfile.TemporaryDirectory(prefix="rationales-ray-") as tmp:
+        for rel, data in model["saved_folder"].items():
+            p = Path(tmp) / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+        return load_classifier(tmp)
+
+
 class _Worker:
     """A Ray actor: holds the classifier and the configured explainers for the whole job."""
 
     def __init__(self, classifier: Any, plans: Any, target: Any, protocol: Any, label_names: Any,
                  threads: int) -> None:
+        classifier = _unpack_model(classifier)
         try:
             import torch
 
@@ -88,7 +118,10 @@ class RayEngine:
         self.workers = workers
         # One copy of the model in the object store; each actor deserialises it once.
         # Kept referenced for the whole job: a restarted actor re-reads it from the store.
-        self.clf_ref = clf_ref = ray.put(classifier)
+        try:
+            self.clf_ref = clf_ref = ray.put(classifier)
+        except Exception:  # noqa: BLE001 - not picklable: ship its saved folder instead
+            self.clf_ref = clf_ref = ray.put(_pack_model(classifier))
         actor_cls = ray.remote(_Worker).options(
             num_cpus=cpus_per_worker, max_restarts=3, max_task_retries=3
         )

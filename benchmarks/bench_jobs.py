@@ -1,0 +1,150 @@
+"""Benchmark corpus jobs on a synthetic corpus built from HateXplain posts.
+
+Prints, measured side by side in one run:
+  * posts/s for `ngram` and `occlusion` on MiniLM: local engine, Ray with 1 and 2 workers
+    (and the 2-worker / 1-worker scaling ratio);
+  * peak RSS of a fresh process running a whole job at each corpus size (tf-idf model,
+    occlusion), and its ratio to the smallest size (goal: within 1.5×);
+  * the cost of rerunning a finished job (resume: everything is skipped) vs running it.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_jobs.py [--sizes 1000,10000,100000]
+        [--throughput-posts 64] [--skip-ray]
+
+Data: $RATIONALES_DATA or ../shared/data (hatexplain/*.jsonl).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_root() -> Path:
+    for c in [os.environ.get("RATIONALES_DATA"), str(ROOT.parent / "shared" / "data")]:
+        if c and (Path(c) / "hatexplain").is_dir():
+            return Path(c)
+    sys.exit("HateXplain not found: set RATIONALES_DATA or put it at ../shared/data")
+
+
+def hatexplain_posts() -> list[list[str]]:
+    posts = []
+    for split in ("test", "validation"):
+        with open(data_root() / "hatexplain" / f"hatexplain_{split}.jsonl", encoding="utf-8") as f:
+            posts += [json.loads(line)["post_tokens"] for line in f if line.strip()]
+    return [p for p in posts if p]
+
+
+def write_corpus(path: Path, n: int) -> Path:
+    """n posts cycling through the real HateXplain posts, each with its own id."""
+    posts = hatexplain_posts()
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": f"s{i}", "words": posts[i % len(posts)]}) + "\n")
+    return path
+
+
+def train_tfidf(out: Path) -> Path:
+    from rationales.data import load_spec
+    from rationales.models.tfidf import TfidfClassifier
+
+    os.environ.setdefault("RATIONALES_DATA", str(data_root()))
+    ds = load_spec("hatexplain:validation")
+    TfidfClassifier(ds.label_names).fit(ds.examples).save(out)
+    return out
+
+
+# -- one job in a fresh process, for peak RSS ------------------------------------------------
+def _child(model: str, src: str, out: str, method: str) -> None:
+    from rationales.jobs import run_explain
+
+    t0 = time.perf_counter()
+    s = run_explain(model, src, [method], out, chunk_size=64)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": time.perf_counter() - t0, "loop_seconds": s.seconds, "rss_mb": rss_mb, "new": s.new_results,
+                      "skipped": s.skipped, "rows": s.rows}))
+
+
+def child_job(model: Path, src: Path, out: Path, method: str) -> dict:
+    r = subprocess.run([sys.executable, __file__, "--child", str(model), str(src), str(out), method],
+                       capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if r.returncode != 0:
+        sys.exit(r.stderr[-3000:])
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--throughput-posts", type=int, default=64)
+    ap.add_argument("--skip-ray", action="store_true")
+    a = ap.parse_args()
+    sizes = [int(s) for s in a.sizes.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
+    rows: list[tuple[str, ...]] = []
+
+    # -- throughput on MiniLM --------------------------------------------------------------
+    from rationales.jobs import run_explain
+    from rationales.models import load_classifier
+
+    clf = load_classifier("minilm-en", num_labels=3)
+    src = write_corpus(tmp / "tp.jsonl", a.throughput_posts)
+    tp: dict[tuple[str, str], float] = {}
+    engines = [("local", None)] + ([] if a.skip_ray else [("ray", 1), ("ray", 2)])
+    for method in ("ngram", "occlusion"):
+        for engine, workers in engines:
+            name = engine if workers is None else f"ray×{workers}"
+            out = tmp / f"tp-{method}-{name}"
+            first: list[tuple[float, int]] = []
+
+            def mark(summary, engine) -> None:
+                if not first:
+                    first.append((time.perf_counter(), summary.new_results))
+
+            t0 = time.perf_counter()
+            s = run_explain(clf, src, [method], out, chunk_size=4, engine=engine, workers=workers, on_chunk=mark)
+            t1 = time.perf_counter()
+            # steady state: from the first stored chunk to the end (start-up and model
+            # shipping excluded; they are reported beside it)
+            tp[(method, name)] = (s.new_results - first[0][1]) / (t1 - first[0][0])
+            rows.append(("throughput", f"{method} MiniLM {name}", f"{a.throughput_posts} posts",
+                         f"{tp[(method, name)]:.2f} posts/s", f"{t1 - t0:.1f} s total incl. start-up"))
+        if not a.skip_ray:
+            rows.append(("scaling", f"{method} ray×2 / ray×1", "", f"{tp[(method, 'ray×2')] / tp[(method, 'ray×1')]:.2f}×", ""))
+            rows.append(("scaling", f"{method} ray×2 / local", "", f"{tp[(method, 'ray×2')] / tp[(method, 'local')]:.2f}×", ""))
+
+    # -- peak RSS by corpus size (tf-idf, occlusion), resume cost ------------------------------
+    model = train_tfidf(tmp / "tfidf")
+    rss = {}
+    for n in sizes:
+        src = write_corpus(tmp / f"c{n}.jsonl", n)
+        first = child_job(model, src, tmp / f"rss{n}", "occlusion")
+        rss[n] = first["rss_mb"]
+        rows.append(("peak RSS", f"occlusion tfidf, {n} posts", f"{first['seconds']:.1f} s",
+                     f"{first['rss_mb']:.0f} MB", f"{first['rss_mb'] / rss[sizes[0]]:.2f}× the {sizes[0]}-post run"))
+        if n == sizes[-1]:
+            again = child_job(model, src, tmp / f"rss{n}", "occlusion")
+            assert again["new"] == 0 and again["skipped"] == n, again
+            rows.append(("resume", f"rerun finished job, {n} posts", f"{again['seconds']:.2f} s (loop {again['loop_seconds']:.2f} s)",
+                         f"{again['seconds'] / first['seconds']:.3f}× the first run",
+                         f"loop: {again['loop_seconds'] / first['loop_seconds']:.3f}× the first loop, {n / again['loop_seconds']:.0f} rows/s skipped"))
+
+    width = [max(len(r[i]) for r in rows) for i in range(5)]
+    print(f"# bench_jobs  (cpus={os.cpu_count()}, throughput posts={a.throughput_posts}, sizes={sizes})")
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, width)))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        _child(*sys.argv[2:6])
+    else:
+        main()

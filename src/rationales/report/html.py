@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import plots
-from .table import CLASSIFICATION, fmt, legend, result_matrix
+from .table import CLASSIFICATION, SHORT, fmt, legend, result_matrix
 
 if TYPE_CHECKING:
     from ..evaluate.benchmark import BenchmarkRun
@@ -49,7 +49,7 @@ def _shade(score: float, top: float) -> str:
 
 def _table(run: "BenchmarkRun") -> str:
     methods, names, cells = result_matrix(run.results)
-    head = "".join(f'<th title="{html.escape(next((cells[(m, n)].label for m in methods if (m, n) in cells), n))}">{n}</th>' for n in names)
+    head = "".join(f'<th title="{html.escape(next((cells[(m, n)].label for m in methods if (m, n) in cells), n))}">{SHORT.get(n, n)}</th>' for n in names)
     rows = []
     for m in methods:
         t = run.timing.get(m, {})
@@ -59,7 +59,7 @@ def _table(run: "BenchmarkRun") -> str:
     cls = [r for r in run.results if r.method is None and r.name in CLASSIFICATION]
     cls_html = "<p>Classifier: " + ", ".join(f"<b>{r.name}</b> {fmt(r.value)}" for r in cls) + "</p>" if cls else ""
     leg = "".join(f"<div>{html.escape(line)}</div>" for line in legend(run.results))
-    return (f"<table><tr><th>method</th>{head}<th>s/explanation</th><th>forward/explanation</th></tr>{''.join(rows)}</table>"
+    return (f"<div style='overflow-x:auto'><table><tr><th>method</th>{head}<th>s / expl.</th><th>fwd / expl.</th></tr>{''.join(rows)}</table></div>"
             f"{cls_html}<details open><summary>Variants (every value's exact definition and n)</summary><div class='legend'>{leg}</div></details>")
 
 

@@ -5,7 +5,8 @@ disk and costs nothing. Only successful answers are stored: a failure (timeout, 
 error) is retried on the next run instead of being remembered.
 
 Location: ``$RATIONALES_CACHE/llm`` when the variable is set, else
-``$XDG_CACHE_HOME/rationales/llm`` (``~/.cache/rationales/llm``).
+``$XDG_CACHE_HOME/rationales/llm`` (``~/.cache/rationales/llm``). Converted GGUF models
+live beside it in ``models/`` (see :mod:`rationales.llm.transformers_backend`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,18 @@ from pathlib import Path
 from typing import Any
 
 
-def default_cache_dir() -> Path:
-    """Where LLM answers are cached unless a backend is given another folder."""
+def cache_root() -> Path:
+    """``$RATIONALES_CACHE``, else ``$XDG_CACHE_HOME/rationales`` (``~/.cache/rationales``)."""
     root = os.environ.get("RATIONALES_CACHE")
     if root:
-        return Path(root).expanduser() / "llm"
+        return Path(root).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg).expanduser() / "rationales" / "llm"
+    return Path(xdg).expanduser() / "rationales"
+
+
+def default_cache_dir() -> Path:
+    """Where LLM answers are cached unless a backend is given another folder."""
+    return cache_root() / "llm"
 
 
 def cache_key(backend: str, model: str, messages: list[dict[str, str]], params: dict[str, Any]) -> str:

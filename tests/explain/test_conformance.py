@@ -31,12 +31,15 @@ def test_conformance_on_a_transformer(method, tiny):
     check_explainer(method, tiny, FAST.get(method))
 
 
+@pytest.mark.parametrize("model", ["tfidf", "planted3"])
 @pytest.mark.parametrize("method", NON_LLM)
-def test_conformance_on_a_non_differentiable_model(method, planted3):
-    """Perturbation methods work on any classifier; the others refuse with a clear error."""
+def test_conformance_on_a_non_differentiable_model(method, model, request):
+    """Perturbation methods work on any classifier (the tf-idf baseline, a numpy model);
+    gradient and attention methods refuse with a clear error."""
+    classifier = request.getfixturevalue(model)
     cls = EXPLAINERS.get(method)
     if cls.needs_gradients or getattr(cls, "needs_attentions", False):
         with pytest.raises(ModelError, match="needs a differentiable model"):
-            get_explainer(method, **FAST.get(method, {})).explain(planted3, "one two three")
+            get_explainer(method, **FAST.get(method, {})).explain(classifier, "one two three")
     else:
-        check_explainer(method, planted3, FAST.get(method))
+        check_explainer(method, classifier, FAST.get(method))

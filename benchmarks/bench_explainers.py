@@ -1,0 +1,187 @@
+"""Explainers on MiniLM: time per explanation, forward passes, overhead over the engine.
+
+Measured side by side in one run (numbers depend on the machine; compare the ratios):
+
+1. For each method, over N HateXplain test posts (fresh engine cache per method):
+   seconds per explanation, engine forward passes per explanation, and the overhead
+   ratio = the method's time ÷ the time a fresh engine needs to run exactly the same
+   requests (recorded while the method ran, replayed in the same order). Goal ≤ 1.2.
+   Gradient methods run their backward passes outside the engine (which caches
+   probabilities, not gradients), so their ratio is not defined.
+2. ``ngram`` against the naive X-MuTeST way (their notebook's ``calculate_logits``):
+   tokenise each n-gram's text and run one unbatched forward per n-gram. Speed-up =
+   naive time ÷ ngram time. Goal ≥ 10×. The largest score difference between the two
+   is printed too (non-zero only where re-tokenising an n-gram's text splits it
+   differently from the full text's tokenisation).
+
+    OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/bench_explainers.py --n 100
+
+Data: $RATIONALES_DATA or ../shared/data (hatexplain/hatexplain_test.jsonl).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+GRADIENT_METHODS = {"gradient", "grad_input", "integrated_gradients", "attention"}
+
+
+def data_dir() -> Path:
+    env = os.environ.get("RATIONALES_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def load_posts(n: int):
+    from rationales.data import load_spec
+
+    ds = load_spec("hatexplain:test", data_dir=data_dir())
+    return list(ds.examples[:n]), list(ds.label_names)
+
+
+class Recorder:
+    """Wraps an engine's ``run`` to record every request (a list of keys) in order."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.calls = engine, []
+        self._run = engine.run
+
+    def __enter__(self):
+        def run(keys):
+            self.calls.append(list(keys))
+            return self._run(keys)
+
+        self.engine.run = run
+        return self
+
+    def __exit__(self, *exc) -> None:
+        del self.engine.run
+
+
+def fresh_engine(clf):
+    from rationales.models.engine import ForwardEngine
+
+    e = clf.engine
+    return ForwardEngine(e.run_batch, length=e.length, token_budget=e.token_budget,
+                         max_batch_size=e.max_batch_size, cache_size=e.cache_size,
+                         threads=e.threads, no_grad=e.no_grad)
+
+
+def bench_method(clf, method, params, examples, targets):
+    from rationales.explain import get_explainer
+
+    explainer = get_explainer(method, **params)
+    clf.engine.clear_cache()
+    clf.engine.reset_stats()
+    with Recorder(clf.engine) as rec:
+        start = time.perf_counter()
+        exps = explainer.explain(clf, examples, targets)
+        took = time.perf_counter() - start
+    passes = clf.engine.stats["forward_passes"]
+    replay = fresh_engine(clf)
+    start = time.perf_counter()
+    for keys in rec.calls:
+        replay.run(keys)
+    engine_time = time.perf_counter() - start
+    assert replay.stats["forward_passes"] == passes, "replay ran a different set of passes"
+    return exps, took, passes, engine_time
+
+
+def naive_xmutest(clf, examples, sizes=(1, 2, 3), weights=(0.5, 0.3, 0.2)):
+    """X-MuTeST's notebook: each n-gram's text tokenised and run alone, one at a time."""
+    import torch
+
+    model, tok = clf.model, clf.tokenizer
+
+    def probs(words):
+        inputs = tok(" ".join(words), return_tensors="pt", truncation=True, max_length=clf.max_length)
+        with torch.inference_mode():
+            return model(**inputs).logits.softmax(-1)[0].numpy()
+
+    out = []
+    for ex in examples:
+        words = list(ex.words[: clf.n_words_used(ex)])
+        full = probs(ex.words)
+        total, count = defaultdict(float), defaultdict(int)
+        for n, w in zip(sizes, weights):
+            for s in range(len(words) - n + 1):
+                diff = float(np.abs(full - probs(words[s:s + n])).mean())
+                for pos in range(s, s + n):
+                    total[pos] += w * diff
+                    count[pos] += 1
+        r = np.array([total[i] / count[i] for i in range(len(words))])
+        r = r / r.sum() if r.sum() > 0 else r
+        out.append(np.concatenate([r.max() - r, np.zeros(len(ex.words) - len(words))]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100, help="HateXplain test posts (default 100)")
+    ap.add_argument("--methods", default=None, help="comma list (default: every non-LLM method)")
+    ap.add_argument("--naive-n", type=int, default=None, help="posts for the naive ngram run (default --n)")
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+    ap.add_argument("--param", action="append", default=[], help="METHOD.NAME=VALUE, e.g. lime.n_samples=200")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from rationales.cli.explain import parse_params
+    from rationales.explain import EXPLAINERS, resolve_targets
+    from rationales.models import load_classifier
+
+    methods = (args.methods.split(",") if args.methods else
+               [m for m in EXPLAINERS.names() if not EXPLAINERS.get(m).needs_llm])
+    params = parse_params(args.param, methods)
+    examples, labels = load_posts(args.n)
+    clf = load_classifier("minilm-en", label_names=labels)
+    targets = resolve_targets(clf, examples, None)
+    words = np.mean([min(len(e.words), clf.n_words_used(e)) for e in examples])
+    print(f"MiniLM ({clf.max_length} max tokens), {len(examples)} HateXplain test posts "
+          f"(mean {words:.1f} words seen), torch threads {torch.get_num_threads()}\n")
+
+    # warm-up: imports (captum, sklearn) and first-call allocations stay out of the timings
+    from rationales.explain import get_explainer
+    from rationales.types import Example
+
+    warm = Example("warm", ("warm", "up", "text"))
+    for m in methods:
+        small = {"n_samples": 8} if EXPLAINERS.get(m).stochastic else {}
+        get_explainer(m, **{**params.get(m, {}), **small}).explain(clf, [warm], [0])
+
+    rows, ngram_time, ngram_exps = [], None, None
+    header = f"{'method':22} {'s/expl':>8} {'passes/expl':>12} {'engine s/expl':>14} {'overhead':>9}"
+    print(header)
+    print("-" * len(header))
+    for m in methods:
+        exps, took, passes, engine_time = bench_method(clf, m, params.get(m, {}), examples, targets)
+        n = len(examples)
+        if m in GRADIENT_METHODS:
+            ratio = "n/a"
+        else:
+            ratio = f"{took / engine_time:.2f}" if engine_time > 0 else "inf"
+        print(f"{m:22} {took / n:8.4f} {passes / n:12.1f} {engine_time / n:14.4f} {ratio:>9}", flush=True)
+        rows.append((m, took, passes, engine_time))
+        if m == "ngram":
+            ngram_time, ngram_exps = took, exps
+
+    if ngram_time is not None:
+        k = args.naive_n or len(examples)
+        start = time.perf_counter()
+        naive = naive_xmutest(clf, examples[:k])
+        naive_time = time.perf_counter() - start
+        per_naive, per_ours = naive_time / k, ngram_time / len(examples)
+        worst = max(float(np.abs(np.asarray(e.scores) - s).max()) for e, s in zip(ngram_exps, naive))
+        print(f"\nngram vs naive X-MuTeST (one unbatched forward per n-gram, {k} posts):")
+        print(f"  naive {per_naive:.4f} s/expl, ngram {per_ours:.4f} s/expl, "
+              f"speed-up {per_naive / per_ours:.1f}x; max |score difference| {worst:.2e}")
+
+
+if __name__ == "__main__":
+    main()

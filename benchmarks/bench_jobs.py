@@ -86,6 +86,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--throughput-posts", type=int, default=64)
     ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--skip-throughput", action="store_true", help="only peak RSS and resume")
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
@@ -95,11 +96,11 @@ def main() -> None:
     from rationales.jobs import run_explain
     from rationales.models import load_classifier
 
-    clf = load_classifier("minilm-en", num_labels=3)
+    clf = None if a.skip_throughput else load_classifier("minilm-en", num_labels=3)
     src = write_corpus(tmp / "tp.jsonl", a.throughput_posts)
     tp: dict[tuple[str, str], float] = {}
     engines = [("local", None)] + ([] if a.skip_ray else [("ray", 1), ("ray", 2)])
-    for method in ("ngram", "occlusion"):
+    for method in () if a.skip_throughput else ("ngram", "occlusion"):
         for engine, workers in engines:
             name = engine if workers is None else f"ray×{workers}"
             out = tmp / f"tp-{method}-{name}"

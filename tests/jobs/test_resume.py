@@ -147,3 +147,12 @@ def test_unknown_things_fail_before_any_work(tfidf_dir: Path, corpus: Path, tmp_
         from rationales.jobs import run_job
 
         run_job("evaluate", tfidf_dir, corpus, ["occlusion"], tmp_path)
+
+
+def test_a_target_name_and_its_id_are_the_same_key(tfidf_dir: Path, corpus: Path, tmp_path: Path) -> None:
+    a = run_explain(tfidf_dir, corpus, ["occlusion"], tmp_path, limit=6, target="offensive")
+    b = run_explain(tfidf_dir, corpus, ["occlusion"], tmp_path, limit=6, target=2)
+    assert a.params_hashes == b.params_hashes and b.new_results == 0 and b.skipped == 5
+    assert {e["target"] for e in results_by_key(tmp_path).values()} == {2}
+    with pytest.raises(ValueError, match="unknown target label 'nope'"):
+        run_explain(tfidf_dir, corpus, ["occlusion"], tmp_path, target="nope")

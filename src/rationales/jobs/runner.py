@@ -248,6 +248,18 @@ class JobSummary:
         return d
 
 
+def _target_id(classifier: Any, target: int | str) -> int:
+    names = list(classifier.label_names)
+    if isinstance(target, str) and not target.lstrip("-").isdigit():
+        if target not in names:
+            raise ValueError(f"unknown target label {target!r}; the model's labels are {names}")
+        return names.index(target)
+    t = int(target)
+    if not 0 <= t < len(names):
+        raise ValueError(f"target {t} out of range for the model's labels {names}")
+    return t
+
+
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     buf: list[Any] = []
     for it in items:
@@ -392,6 +404,9 @@ def run_job(
         require_ray()  # fail before loading a model when Ray is missing
 
     classifier, fingerprint = load_model(model)
+    if target is not None:
+        # a label name and its id are the same target: hash the id
+        target = _target_id(classifier, target)
     plans = plan_methods(list(methods), params, fingerprint, target, kind, protocol if kind != "explain" else None)
     eval_protocol = protocol if kind != "explain" else None
     job = {"kind": kind, "input": str(input), "methods": {p.method: p.params_hash for p in plans},
@@ -406,15 +421,9 @@ def run_job(
     for p in plans:
         store.add_params(p.params_hash, p.method, p.key_params)
 
-    if engine == "ray":
-        from .ray_runner import RayEngine
-
-        eng: Any = RayEngine(classifier, plans, target, eval_protocol, None, workers=workers, address=address)
-    else:
-        eng = LocalEngine(classifier, plans, target, eval_protocol, None)
-
-    summary = JobSummary(kind, str(out), engine, eng.workers, run_id, "running",
+    summary = JobSummary(kind, str(out), engine, 1, run_id, "running",
                          params_hashes={p.method: p.params_hash for p in plans})
+    eng: Any = None
     total = None if limit is None else limit
     if progress:
         n = count_rows(input)
@@ -447,6 +456,13 @@ def run_job(
     if limit is not None:
         items = (it for i, it in zip(range(limit), items))
     try:
+        if engine == "ray":
+            from .ray_runner import RayEngine
+
+            eng = RayEngine(classifier, plans, target, eval_protocol, None, workers=workers, address=address)
+        else:
+            eng = LocalEngine(classifier, plans, target, eval_protocol, None)
+        summary.workers = eng.workers
         for seq, chunk in enumerate(_chunks(items, chunk_size)):
             task = _plan_chunk(seq, chunk, plans, store, retry_failed)
             # Bad-row keys are tracked only for the bar's count of this run: at most one
@@ -468,7 +484,8 @@ def run_job(
         raise
     finally:
         bar.close()
-        eng.close()
+        if eng is not None:
+            eng.close()
         summary.seconds = time.perf_counter() - t0
         summary.bad_rows = len(store.errors(job_hash))
         summary.stored = store.count([p.params_hash for p in plans])

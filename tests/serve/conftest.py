@@ -22,8 +22,8 @@ def sigmoid(x: float) -> float:
 class KeywordClassifier(Classifier):
     """p(offensive) = sigmoid(bias + Σ weight of each present word): easy to compute by hand.
 
-    ``delay`` seconds are slept in every model call (to test the time limit); ``calls``
-    counts the calls that ran.
+    ``delay`` seconds are slept in every model call (to test the time limit); ``started``
+    counts the calls that began, ``calls`` those that finished.
     """
 
     label_names = ["normal", "offensive"]
@@ -32,13 +32,14 @@ class KeywordClassifier(Classifier):
     def __init__(self, weights: dict[str, float], bias: float = -1.0, delay: float = 0.0,
                  name: str = "keywords") -> None:
         self.weights, self.bias, self.delay, self.name = dict(weights), bias, delay, name
-        self.calls = 0
+        self.calls = self.started = 0
 
     def _p(self, words: Iterable[str]) -> np.ndarray:
         p = sigmoid(self.bias + sum(self.weights.get(w.lower(), 0.0) for w in words))
         return np.array([1.0 - p, p])
 
     def _tick(self) -> None:
+        self.started += 1
         if self.delay:
             time.sleep(self.delay)
         self.calls += 1

@@ -276,12 +276,12 @@ def test_limit_time_answers_408_and_stops_the_worker(tmp_path):
     assert r.status_code == 408 and r.json()["limit"] == "time_limit_s"
     assert "time_limit_s=0.3" in r.json()["detail"]
     # The worker was inside the first model call (the prediction) when time ran out; it
-    # finishes that call and then stops at the next one instead of running the methods.
-    wait_until(lambda: slow.calls >= 1)
+    # finishes that call and then stops at the next one instead of running the methods
+    # (which would take 3 more calls). Under load it may not have started at all.
     import time
 
-    time.sleep(1.0)
-    assert slow.calls == 1
+    time.sleep(1.5)
+    assert slow.started <= 1 and slow.calls <= 1
 
 
 def test_slow_request_does_not_block_other_endpoints(tmp_path):
@@ -289,8 +289,8 @@ def test_slow_request_does_not_block_other_endpoints(tmp_path):
     app = create_app({"kw": slow}, token="", reports_dir=None)
     with TestClient(app) as c, ThreadPoolExecutor(2) as pool:
         pending = pool.submit(c.post, "/api/explain", json={"text": "you are stupid", "methods": ["occlusion"]})
-        wait_until(lambda: slow.calls >= 1 or pending.done())
-        assert not pending.done()
+        wait_until(lambda: slow.started >= 1 or pending.done())
+        assert not pending.done()  # 3 model calls of 0.5 s each are still to come
         # answered while the slow request is still running
         assert c.get("/api/health").status_code == 200
         assert c.get("/api/models").status_code == 200

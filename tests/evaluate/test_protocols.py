@@ -104,3 +104,11 @@ def test_registries_list_everything():
     names = {m["name"] for m in metrics()}
     assert {"token_f1", "iou_f1", "auprc", "comprehensiveness", "sufficiency", "tau_loo", "auroc"} <= names
     assert [p["name"] for p in protocols()] == ["hatexplain", "eraser", "xmutest"]
+
+
+def test_rx_evaluate_is_callable_whatever_was_imported_first():
+    import rationales as rx
+    import rationales.evaluate.benchmark  # noqa: F401 - binds the package to rx.evaluate
+
+    r = values(rx.evaluate(LinearWords(), EXPS, DS, "hatexplain", classification=False))
+    assert r["token_f1"].value == pytest.approx((1 / 2 + 2 / 3) / 2)

@@ -7,6 +7,8 @@ and AUROC; every result's ``variant`` spells out the protocol choices behind it.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any, Iterable
 
 from ..models.base import Classifier
@@ -138,3 +140,16 @@ def _with(r: MetricResult, method: str, extra: dict[str, int], none_ids: list[st
 
 
 __all__ = ["METRICS", "PROTOCOLS", "Protocol", "evaluate", "get_protocol", "metrics", "protocols"]
+
+
+class _CallableModule(types.ModuleType):
+    """``rationales.evaluate`` is both this package and the public function: once any
+    submodule is imported, Python binds the package to ``rationales.evaluate``, shadowing
+    the lazy function; calling the package calls :func:`evaluate`, so ``rx.evaluate(...)``
+    works whatever was imported first."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> list[MetricResult]:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

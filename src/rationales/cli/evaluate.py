@@ -143,13 +143,14 @@ def benchmark_command(
     print_run(run)
     if compare is not None:
         from ..evaluate.benchmark import BenchmarkRun
+        from ..report.table import fmt
 
         typer.echo(f"\nCompared with {compare} (mean per-example difference on shared examples):")
         for row in run.compare(BenchmarkRun.load(compare)):
             diff = row["per_example_mean_diff"]
             note = "different variants: not comparable" if not row["same_variant"] else (
                 f"{diff:+.3f} over {row['n_shared']}" if diff is not None else "no shared examples")
-            typer.echo(f"  {row['method'] or 'classifier'} {row['metric']}: {row['this']:.3f} vs {row['other']:.3f} ({note})")
+            typer.echo(f"  {row['method'] or 'classifier'} {row['metric']}: {fmt(row['this'])} vs {fmt(row['other'])} ({note})")
     typer.echo(f"report: {run.files.get('html')}")
 
 

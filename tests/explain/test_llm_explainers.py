@@ -199,3 +199,16 @@ def test_zeroshot_classifier_baseline() -> None:
     assert res.accuracy([1, 0, 0]) == {"accuracy": 2 / 3, "n": 3, "failed": 1,
                                       "variant": "binary 1=hateful/offensive; failed answers count as wrong"}
     assert json.dumps(res.to_dict())
+
+
+def test_counterfactual_rejects_rewrites_that_are_not_minimal() -> None:
+    def answer(messages: list[dict[str, str]]) -> str:
+        # first a whole rewrite (copying the prompt's delimiters), then a one-word edit
+        return ('{"edited": "<<<what a lovely sunny day>>>"}' if len(messages) == 2
+                else '{"edited": "you absolute friend"}')
+
+    llm = ReplayBackend(answer)
+    exp = get_explainer("counterfactual", llm=llm).explain(KW, "you absolute idiot")[0]
+    assert exp.info["attempts"][0]["error"] == "the edit rewrote 5 of 3 words (max_change)"
+    assert "rewrote 5 of the post's 3 words" in llm.calls[1][-1]["content"]
+    assert exp.info["flipped"] and exp.scores == (0, 0, 1) and exp.info["tries"] == 2

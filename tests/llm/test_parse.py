@@ -57,6 +57,7 @@ def test_parse_label_rejects_other_numbers() -> None:
         ('{"edited": "you are a smart person"}', "you are a smart person"),
         ('Here you go:\n```json\n{"edited": "you are kind"}\n```', "you are kind"),
         ("Edited post: you are kind", "you are kind"),
+        ("<<<you are kind>>>", "you are kind"),
         ('"you are kind"', "you are kind"),
     ],
 )

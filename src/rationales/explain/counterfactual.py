@@ -10,6 +10,8 @@
    an insertion (on either side) scores 0.5 (an inserted "not" changes the meaning at
    that place, but no original word was removed).
 
+An edit that changes more than ``max_change`` (default half) of the words is not minimal
+and says nothing about which words matter: it is rejected and the LLM is asked again.
 The first attempt that flips is kept; if none flips, the attempt that lowered the
 target probability most is kept with ``flipped`` False (or the explanation is marked
 failed when ``require_flip`` is True). ``info`` holds the ``edited`` text, ``flipped``,
@@ -30,7 +32,7 @@ import numpy as np
 
 from ..llm.base import Messages
 from ..llm.parse import ParseError, parse_edit
-from ..llm.prompts import counterfactual_messages, counterfactual_retry
+from ..llm.prompts import counterfactual_messages, counterfactual_retry, counterfactual_too_much
 from ..models.base import Classifier
 from ..types import Example, Explanation
 from ..words import segment
@@ -74,12 +76,17 @@ class CounterfactualExplainer(LLMMethod):
         "max_new_tokens": 128,
         "max_tries": 3,
         "require_flip": False,
+        # an edit that rewrites more than this share of the words is not a minimal edit
+        # (it says nothing about which words matter): it is rejected and asked again
+        "max_change": 0.5,
     }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         if int(self.params["max_tries"]) < 1:
             raise ValueError(f"counterfactual: max_tries must be >= 1, got {self.params['max_tries']}")
+        if not 0.0 < float(self.params["max_change"]) <= 1.0:
+            raise ValueError(f"counterfactual: max_change must be in (0, 1], got {self.params['max_change']}")
 
     def explain_batch(self, classifier: Classifier, examples: list[Example],
                       targets: list[int]) -> list[Explanation]:
@@ -119,6 +126,13 @@ class CounterfactualExplainer(LLMMethod):
                     attempts[i].append({"answer": r.text, "edited": edited, "error": "the edit changed nothing"})
                     convs[i] = counterfactual_retry(convs[i], r.text or "", names[targets[i]],
                                                     float(base[i, targets[i]]))
+                    continue
+                n = len(examples[i].words)
+                changed = edit_scores(examples[i].words, words)[1]
+                if changed > max(1, float(self.params["max_change"]) * n):
+                    attempts[i].append({"answer": r.text, "edited": edited,
+                                        "error": f"the edit rewrote {changed} of {n} words (max_change)"})
+                    convs[i] = counterfactual_too_much(convs[i], r.text or "", changed, n)
                     continue
                 to_verify.append((i, r.text or "", edited, words))
             if to_verify:

@@ -198,7 +198,21 @@ _PREFIX = re.compile(r"^\s*(?:edited(?: post| text)?|rewritten(?: post)?|counter
 
 
 def parse_edit(answer: str) -> str:
-    """The rewritten post in a counterfactual answer (``{"edited": "..."}`` or plain text)."""
+    """The rewritten post in a counterfactual answer (``{"edited": "..."}`` or plain text).
+
+    The prompt's post delimiters (``<<<`` ``>>>``), which models often copy, are removed.
+    """
+    text = _strip_delimiters(_parse_edit(answer))
+    if not text:
+        raise ParseError(f"no edited text in the answer {_quote(answer)}")
+    return text
+
+
+def _strip_delimiters(text: str) -> str:
+    return re.sub(r"^<{2,3}|>{2,3}$", "", text.strip()).strip()
+
+
+def _parse_edit(answer: str) -> str:
     if not answer or not answer.strip():
         raise ParseError("the LLM gave an empty answer")
     for text in _candidates(answer):

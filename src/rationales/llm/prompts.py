@@ -110,7 +110,9 @@ def rationale_messages(words: Sequence[str], label: str, lang: str | None = None
 
 def json_retry_message() -> dict[str, str]:
     """The follow-up that asks again for the machine-readable form, once."""
-    return {"role": "user", "content": 'Answer again with only a JSON list of strings, e.g. ["word", "two words"].'}
+    # No example words here: small models copy them into the answer.
+    return {"role": "user", "content": "Answer again with only a JSON list of strings, each "
+            "copied exactly from the post."}
 
 
 ZEROSHOT_SYSTEM = RATIONALE["en"]["system"]
@@ -148,10 +150,20 @@ COUNTERFACTUAL_TASK = (
     "Label: {label}; goal: {goal}\n"
     "Answer:"
 )
+COUNTERFACTUAL_TOO_MUCH = (
+    "Your edit rewrote {changed} of the post's {n} words. Keep the post and change only the "
+    'few words that decide the label. Answer with only JSON: {{"edited": "..."}}'
+)
 COUNTERFACTUAL_RETRY = (
     'The classifier still labels your edit as "{label}" (probability {p:.2f}). Change '
     'different or more words, as few as needed. Answer with only JSON: {{"edited": "..."}}'
 )
+
+
+def counterfactual_too_much(previous: Messages, answer: str, changed: int, n: int) -> Messages:
+    """The conversation so far plus feedback that the edit was not minimal."""
+    return [*previous, {"role": "assistant", "content": answer},
+            {"role": "user", "content": COUNTERFACTUAL_TOO_MUCH.format(changed=changed, n=n)}]
 
 
 def counterfactual_goal(label: str, others: Sequence[str]) -> str:

@@ -85,6 +85,13 @@ def test_missing_model_errors_say_what_to_do(tmp_path: Path) -> None:
         TransformersBackend(smollm2_path(), dtype="int3")
 
 
+def test_a_model_that_cannot_load_raises_instead_of_failing_each_post(tmp_path: Path) -> None:
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    with pytest.raises(ModelError, match="could not load the LLM at"):
+        TransformersBackend(empty, cache=False).chat_many([[{"role": "user", "content": "hi"}]])
+
+
 def test_missing_package_error_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     def missing(name: str) -> Any:
         raise importlib.metadata.PackageNotFoundError(name)

@@ -81,6 +81,10 @@ class LLMBackend(ABC):
     def _generate(self, messages: Messages, params: dict[str, Any]) -> str:
         """The answer to one conversation; raises :class:`LLMError` (or anything) on failure."""
 
+    def prepare(self) -> None:
+        """Get ready to answer (load a model). Errors here are configuration errors: they
+        raise (a missing model is not one post's failure), unlike errors per answer."""
+
     def _generate_many(self, conversations: list[Messages], params: dict[str, Any]) -> list[Reply]:
         """Answer several conversations; the default runs them one after another."""
         return [self._safe(m, params) for m in conversations]
@@ -125,6 +129,8 @@ class LLMBackend(ABC):
         for i in todo:
             unique.setdefault(keys[i], i)
         firsts = list(unique.values())
+        if firsts:
+            self.prepare()
         answers = self._generate_many([convs[i] for i in firsts], params) if firsts else []
         by_key = {keys[i]: r for i, r in zip(firsts, answers)}
         for i in todo:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -80,6 +81,7 @@ class OpenAIBackend(LLMBackend):
         self.max_backoff = float(max_backoff)
         self.max_concurrency = int(max_concurrency)
         self._client: Any = None
+        self._client_lock = threading.Lock()
 
     @property
     def model(self) -> str:
@@ -90,18 +92,21 @@ class OpenAIBackend(LLMBackend):
         return f"openai:{self.base_url}#{self.model_name}"
 
     def client(self) -> Any:
-        if self._client is None:
-            import httpx2
+        with self._client_lock:  # the first requests of a batch start in several threads
+            return self._client or self._make_client()
 
-            headers = {"Content-Type": "application/json"}
-            key = os.environ.get(self.api_key_env) if self.api_key_env else None
-            if key:
-                headers["Authorization"] = f"Bearer {key}"
-            self._client = httpx2.Client(
-                timeout=self.timeout,
-                headers=headers,
-                limits=httpx2.Limits(max_connections=self.max_concurrency),
-            )
+    def _make_client(self) -> Any:
+        import httpx2
+
+        headers = {"Content-Type": "application/json"}
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._client = httpx2.Client(
+            timeout=self.timeout,
+            headers=headers,
+            limits=httpx2.Limits(max_connections=self.max_concurrency),
+        )
         return self._client
 
     def close(self) -> None:

@@ -124,6 +124,9 @@ class TransformersBackend(LLMBackend):
     def spec(self) -> str:
         return f"{'gguf' if self.is_gguf else 'hf'}:{self.name_or_id}"
 
+    def prepare(self) -> None:
+        self.load()
+
     def load(self) -> tuple[Any, Any]:
         """The (tokenizer, model) pair, loaded once per process."""
         key = (self.name_or_id, self.dtype, self.device)
@@ -156,7 +159,8 @@ class TransformersBackend(LLMBackend):
                 f"loading {self.spec} needs a package that is missing: {err}. GGUF files need "
                 f"`pip install gguf accelerate`"
             ) from err
-        except OSError as err:
+        except (OSError, ValueError) as err:
+            # transformers says "no model here" with OSError or ValueError depending on the file
             if not self.local:
                 raise OfflineError(
                     f"could not load the LLM {self.name_or_id!r}: it is not a folder or file here and "

@@ -75,6 +75,9 @@ def test_input_hash_changes_with_the_text(tmp_path: Path) -> None:
 def test_unknown_input_names_the_fix(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="NAME:SPLIT"):
         list(read_input(tmp_path / "missing.jsonl"))
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(DataError, match="JSON Lines"):
+        list(read_input(tmp_path / "x.json"))
     (tmp_path / "x.txt").write_text("a")
     with pytest.raises(DataError, match=".jsonl or .csv"):
         list(read_input(tmp_path / "x.txt"))

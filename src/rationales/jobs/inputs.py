@@ -254,7 +254,12 @@ def read_input(spec: str | Path, *, text_field: str | None = None, id_field: str
             f"give a .jsonl or .csv file"
         )
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
+    if suffix == ".json":
+        raise DataError(
+            f"input {s!r} is a .json file; a job streams JSON Lines (one object a line, .jsonl). "
+            f"For a dataset release such as HateXplain's dataset.json use NAME:SPLIT (hatexplain:test)"
+        )
+    if suffix in (".jsonl", ".ndjson"):
         yield from read_jsonl(path, text_field=text_field, id_field=id_field, label_names=label_names)
     elif suffix in (".csv", ".tsv"):
         yield from read_csv(path, text_field=text_field, id_field=id_field, label_names=label_names)

@@ -83,6 +83,7 @@ def evaluate_command(
     sets: Optional[List[str]] = typer.Option(None, "--set", help="Override any protocol field: FIELD=VALUE (repeatable)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the datasets."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here."),
+    all_examples: bool = typer.Option(False, "--all-examples", help="Evaluate every example the protocol selects; unexplained ones count as excluded."),
 ) -> None:
     """Evaluate saved explanations against a dataset under a protocol."""
     from ..evaluate import evaluate
@@ -105,6 +106,13 @@ def evaluate_command(
     clf = load_classifier(model)
     over = _protocol_options(protocol, top_k, removal, sets)
     proto = get_protocol(protocol, **over).resolve(ds)
+    if not all_examples:
+        # a file from `explain --limit N` covers a few posts: score those, say how many
+        explained = {e.example_id for e in exps}
+        n_sel = len(proto.select(ds))
+        ds = ds.filter(lambda ex: ex.id in explained)
+        typer.echo(f"{len(proto.select(ds))} of the {n_sel} examples protocol {proto.name} selects have an "
+                   f"explanation; metrics (classification included) cover those (--all-examples: every one)")
     results = evaluate(clf, exps, ds, proto)
     print_results(results, proto.describe(ds))
     if out:

@@ -109,7 +109,7 @@ def print_results(results: Sequence[MetricResult], header: str | None = None,
     cls = [r for r in results if r.method is None]
     if cls:
         console.print("Classifier: " + ", ".join(f"{r.name} {fmt(r.value)}" for r in cls))
-    console.print("Variants (column = name[variant], n = examples averaged):", style="dim")
+    console.print("Variants (column = name[variant], n = examples averaged):", style="dim", markup=False)
     for line in legend(results):
         console.print(f"  {line}", style="dim", highlight=False, markup=False, overflow="fold")
 

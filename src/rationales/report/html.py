@@ -27,7 +27,7 @@ img{max-width:100%;border:1px solid #eee;margin:6px 0}
 .row{display:flex;gap:10px;align-items:baseline;margin:3px 0}
 .row .who{flex:0 0 170px;font-size:.8em;color:#333;text-align:right;font-family:ui-monospace,Menlo,Consolas,monospace}
 .row .words{flex:1;line-height:1.9}
-.w{padding:1px 3px;border-radius:3px;margin-right:2px}
+.w{padding:1px 3px;border-radius:3px;margin-right:2px;white-space:nowrap;display:inline-block}
 .gold{background:#ffd54f;color:#000;font-weight:600}
 .hard{text-decoration:underline;text-decoration-thickness:2px;text-underline-offset:3px}
 .key{font-size:.8em;color:#333}

@@ -99,19 +99,19 @@ def _check(words: list[str], phrases: list[str]) -> None:
     assert 0.0 <= m.hallucination_rate <= 1.0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(post_and_phrases(LATIN))
 def test_property_latin(case: tuple[list[str], list[str]]) -> None:
     _check(*case)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(post_and_phrases(DEVANAGARI))
 def test_property_devanagari(case: tuple[list[str], list[str]]) -> None:
     _check(*case)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(post_and_phrases(TELUGU))
 def test_property_telugu(case: tuple[list[str], list[str]]) -> None:
     _check(*case)

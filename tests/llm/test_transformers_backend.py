@@ -31,8 +31,11 @@ def test_smollm2_is_found_through_the_distribution_files() -> None:
     assert any(f.endswith(path.name) for f in files)
 
 
+YES = [{"role": "user", "content": "Reply with the word yes."}]
+
+
 def test_generates_greedily_and_caches(smol: TransformersBackend) -> None:
-    msgs = [{"role": "user", "content": "Reply with the word yes."}]
+    msgs = YES
     first = smol.chat_many([msgs])[0]
     assert first.ok and not first.cached and first.text.strip()
     again = smol.chat_many([msgs])[0]
@@ -43,9 +46,9 @@ def test_generates_greedily_and_caches(smol: TransformersBackend) -> None:
 def test_the_converted_folder_is_a_plain_hf_model_with_the_same_answers(smol: TransformersBackend) -> None:
     folder = smol.converted_path()
     assert folder is not None and (folder / "converted.json").is_file()
-    msgs = [{"role": "user", "content": "Say hello."}]
-    plain = TransformersBackend(folder, cache=False, max_new_tokens=8)
-    assert plain.spec.startswith("hf:") and plain.chat(msgs) == smol.chat(msgs, max_new_tokens=8)
+    # smol's answer comes from the answer cache (the test above asked it): one generation here
+    plain = TransformersBackend(folder, cache=False, max_new_tokens=24)
+    assert plain.spec.startswith("hf:") and plain.chat(YES) == smol.chat(YES)
 
 
 def test_llm_explainer_runs_end_to_end_on_smollm2(smol: TransformersBackend) -> None:

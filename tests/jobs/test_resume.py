@@ -156,3 +156,12 @@ def test_a_target_name_and_its_id_are_the_same_key(tfidf_dir: Path, corpus: Path
     assert {e["target"] for e in results_by_key(tmp_path).values()} == {2}
     with pytest.raises(ValueError, match="unknown target label 'nope'"):
         run_explain(tfidf_dir, corpus, ["occlusion"], tmp_path, target="nope")
+
+
+def test_a_setup_error_stops_the_job_instead_of_failing_every_row(tfidf_dir: Path, corpus: Path, tmp_path: Path) -> None:
+    from rationales.errors import ModelError
+
+    with pytest.raises(ModelError, match="differentiable"):
+        run_explain(tfidf_dir, corpus, ["gradient"], tmp_path)
+    with Store(tmp_path, create=False) as store:
+        assert store.count() == 0 and store.runs()[-1]["status"] == "failed"

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from ..errors import DataError, ModelError, RationalesError
+from ..errors import DataError, RationalesError
 from ..types import Example, Explanation
 from .inputs import BadRow, Record, count_rows, read_input
 from .store import ErrorRow, ResultRow, Store, digest
@@ -132,21 +132,29 @@ def _failed(example: Example, method: str, params: dict[str, Any], target: int, 
                        params=dict(params), failed=f"{type(error).__name__}: {error}")
 
 
+def _is_job_error(e: BaseException) -> bool:
+    """Errors of the set-up, not of one row: the model cannot do this method, an LLM or a
+    model cannot load, the network is down. They stop the job (rerun resumes) instead of
+    marking every row failed; per-row failures (LLM answers included) come back as failed
+    explanations or as other exceptions."""
+    return isinstance(e, RationalesError) and not isinstance(e, DataError)
+
+
 def _explain_isolated(explainer: Any, classifier: Any, examples: list[Example], targets: list[int]) -> list[Explanation]:
     """Explain a batch; if it fails, explain one by one so only the bad example fails."""
     try:
         return list(explainer.explain(classifier, examples, targets))
-    except ModelError:
-        raise  # the model cannot do this method at all: a job error, not a row error
-    except Exception:
+    except Exception as e:
+        if _is_job_error(e):
+            raise
         out = []
         for ex, t in zip(examples, targets):
             try:
                 out.extend(explainer.explain(classifier, [ex], [t]))
-            except ModelError:
-                raise
-            except Exception as e:  # noqa: BLE001 - recorded on the row, the job goes on
-                out.append(_failed(ex, explainer.name, explainer.params, t, e))
+            except Exception as e1:  # noqa: BLE001 - recorded on the row, the job goes on
+                if _is_job_error(e1):
+                    raise
+                out.append(_failed(ex, explainer.name, explainer.params, t, e1))
         return out
 
 

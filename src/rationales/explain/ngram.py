@@ -26,7 +26,7 @@ Differences from the notebook, on purpose: scores are keyed by word *position* (
 notebook keys a dict by word string, so repeated words share one score and the list it
 returns is shorter than the text); n-grams are made of the words the model sees
 (truncated words score 0); and every n-gram of an example goes to the forward engine as
-one batched request, with n-gram ids cut from the example's own tokenisation instead of
+one batched request (the full text is a separate one), with n-gram ids cut from the example's own tokenisation instead of
 re-tokenising the n-gram's text.
 """
 
@@ -131,11 +131,12 @@ class NgramExplainer(Explainer):
         used = words_used(classifier, example)
         sizes = self.params["sizes"]
         keep, row_sizes = ngram_keep_masks(n_words, used, sizes)
-        # The full text rides in the same engine request as its n-grams.
-        probs = classifier.predict_proba_masked(
-            example, np.vstack([np.ones((1, n_words), dtype=bool), keep]), self.params["removal"]
-        )
-        full, grams = probs[0], probs[1:]
+        removal = self.params["removal"]
+        # The full text is its own request (usually a cache hit: predicting the target
+        # asked for it already); sent with the n-grams, the engine would pad every 1-3-word
+        # n-gram to the full text's length in one batch. All n-grams are one request.
+        full = classifier.predict_proba_masked(example, np.ones((1, n_words), dtype=bool), removal)[0]
+        grams = classifier.predict_proba_masked(example, keep, removal) if len(keep) else np.zeros((0, len(full)))
         r = xmutest_values(full, grams, keep, row_sizes, dict(zip(sizes, self.params["weights"])), used)
         scores = (r.max() - r) if used else r
         return self.make(

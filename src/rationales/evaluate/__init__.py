@@ -7,10 +7,9 @@ and AUROC; every result's ``variant`` spells out the protocol choices behind it.
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any, Iterable
 
+from .._callable import make_module_callable
 from ..models.base import Classifier
 from ..registry import Registry
 from ..types import Dataset, Explanation, MetricResult
@@ -142,14 +141,4 @@ def _with(r: MetricResult, method: str, extra: dict[str, int], none_ids: list[st
 __all__ = ["METRICS", "PROTOCOLS", "Protocol", "evaluate", "get_protocol", "metrics", "protocols"]
 
 
-class _CallableModule(types.ModuleType):
-    """``rationales.evaluate`` is both this package and the public function: once any
-    submodule is imported, Python binds the package to ``rationales.evaluate``, shadowing
-    the lazy function; calling the package calls :func:`evaluate`, so ``rx.evaluate(...)``
-    works whatever was imported first."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> list[MetricResult]:
-        return evaluate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, evaluate)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import sys
 from typing import Any, Iterable, Sequence
 
+from .._callable import make_module_callable
 from ..models.base import Classifier, InputLike, as_examples
 from ..types import Explanation
 from .base import EXPLAINERS, Explainer, register, resolve_targets
@@ -62,17 +62,4 @@ def explain(
 __all__ = ["EXPLAINERS", "Explainer", "explain", "explainers", "get_explainer", "register"]
 
 
-class _CallableModule(type(sys.modules[__name__])):  # type: ignore[misc]
-    """This package, callable as :func:`explain`.
-
-    ``rationales.explain`` is both the public function (``rx.explain(clf, texts)``) and
-    this subpackage; once the subpackage is imported, Python binds the *module* to the
-    parent's ``explain`` attribute, shadowing the lazily exported function. Making the
-    module callable keeps ``rx.explain(...)`` working either way.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> list[Explanation]:
-        return explain(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, explain)

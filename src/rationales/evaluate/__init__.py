@@ -32,6 +32,10 @@ for _name, _family, _desc in [
     ("aopc_sufficiency", "faithfulness", "sufficiency averaged over ERASER bins 1/5/10/20/50 % of words"),
     ("tau_loo", "faithfulness", "Kendall tau-b between scores and leave-one-word-out probability drops (ferret taucorr_loo)"),
     ("failure_rate", "explanation", "share of explanations whose method failed (excluded from every other metric)"),
+    ("hallucination_rate", "explanation", "LLM methods: phrases named but not in the post / phrases named, mean over answered posts"),
+    ("llm_failure_rate", "explanation", "union: share of explanations whose LLM part failed and fell back to ngram"),
+    ("flip_rate", "explanation", "counterfactual: share of posts whose label a verified edit flipped"),
+    ("words_changed", "explanation", "counterfactual: words replaced + deleted + inserted, mean over flipped posts"),
     ("accuracy", "classification", "share of argmax predictions equal to the gold label"),
     ("macro_f1", "classification", "sklearn macro F1 of argmax predictions"),
     ("auroc", "classification", "one-vs-rest ROC AUC per class present, macro mean"),
@@ -39,7 +43,8 @@ for _name, _family, _desc in [
     METRICS.add(_name, _family, _desc, family=_family)
 
 #: metrics where a lower value is better (for tables and plots)
-LOWER_IS_BETTER = {"sufficiency", "aopc_sufficiency", "failure_rate"}
+LOWER_IS_BETTER = {"sufficiency", "aopc_sufficiency", "failure_rate", "llm_failure_rate", "hallucination_rate",
+                   "words_changed"}
 
 
 def metrics() -> list[dict[str, Any]]:
@@ -118,10 +123,46 @@ def evaluate(
             n_asked, {i: float(bool(e.failed)) for i, e in mine.items()},
             {"no_explanation": len(missing)} if missing else {}, method=m,
         ))
+        results += _method_statistics(m, mine)
 
     if classification:
         results += classify(classifier, dataset, proto, selected)
     return results
+
+
+def _method_statistics(method: str, mine: dict[str, Explanation]) -> list[MetricResult]:
+    """What LLM-consulted methods report about themselves, averaged over explanations.
+
+    ``hallucination_rate``: phrases the LLM named that are not in the post / phrases it
+    named, per explanation, mean over explanations whose LLM answered. ``llm_failure_rate``
+    (``union``): explanations that fell back because the LLM failed. ``flip_rate`` and
+    ``words_changed`` (``counterfactual``): share of verified label flips, and mean words
+    changed over the flipped ones. Methods that report none of these get none.
+    """
+    ok = {i: e for i, e in mine.items() if not e.failed}
+    out: list[MetricResult] = []
+    llm_ok = {i: e for i, e in ok.items() if "llm_failed" not in e.info}
+    hall = {i: float(e.info["hallucination_rate"]) for i, e in llm_ok.items()
+            if e.info.get("hallucination_rate") is not None}
+    if hall:
+        out.append(MetricResult(
+            "hallucination_rate", "phrases named but not in the post / phrases named, mean over answered posts",
+            float(sum(hall.values()) / len(hall)), len(hall), hall,
+            {"failed_or_no_answer": len(mine) - len(hall)} if len(mine) > len(hall) else {}, method=method))
+    if any("llm_failed" in e.info or "llm_rationale" in e.info for e in ok.values()):
+        per = {i: float("llm_failed" in e.info) for i, e in ok.items()}
+        out.append(MetricResult("llm_failure_rate", "explanations whose LLM part failed (fell back) / explanations",
+                                float(sum(per.values()) / len(per)), len(per), per, method=method))
+    if any("flipped" in e.info for e in mine.values()):
+        flips = {i: float(bool(e.info.get("flipped", False))) for i, e in mine.items()}
+        out.append(MetricResult("flip_rate", "verified label flips / posts asked (a failed post counts as not flipped)",
+                                float(sum(flips.values()) / len(flips)), len(flips), flips, method=method))
+        changed = {i: float(e.info["words_changed"]) for i, e in mine.items()
+                   if e.info.get("flipped") and e.info.get("words_changed") is not None}
+        out.append(MetricResult("words_changed", "words replaced + deleted + inserted, mean over flipped posts",
+                                float(sum(changed.values()) / len(changed)) if changed else float("nan"),
+                                len(changed), changed, method=method))
+    return out
 
 
 def _ctx(*parts: str) -> str:

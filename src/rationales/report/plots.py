@@ -12,7 +12,8 @@ from .table import result_matrix
 if TYPE_CHECKING:
     from ..evaluate.benchmark import BenchmarkRun
 
-LOWER_IS_BETTER = {"sufficiency", "aopc_sufficiency", "failure_rate"}
+LOWER_IS_BETTER = {"sufficiency", "aopc_sufficiency", "failure_rate", "llm_failure_rate", "hallucination_rate",
+                   "words_changed"}
 
 
 def _plt():

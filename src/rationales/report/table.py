@@ -17,13 +17,15 @@ if TYPE_CHECKING:
 
 #: column order: plausibility, faithfulness, then the rest
 ORDER = ["token_f1", "token_precision", "token_recall", "iou_f1", "auprc", "comprehensiveness",
-         "sufficiency", "aopc_comprehensiveness", "aopc_sufficiency", "tau_loo", "failure_rate"]
+         "sufficiency", "aopc_comprehensiveness", "aopc_sufficiency", "tau_loo", "failure_rate",
+         "llm_failure_rate", "hallucination_rate", "flip_rate", "words_changed"]
 CLASSIFICATION = ["accuracy", "macro_f1", "auroc"]
 #: short column heads for the terminal; the legend below the table names every variant
 SHORT = {"token_f1": "tok F1", "token_precision": "tok P", "token_recall": "tok R", "iou_f1": "IOU F1",
          "auprc": "AUPRC", "comprehensiveness": "comp", "sufficiency": "suff",
          "aopc_comprehensiveness": "AOPC comp", "aopc_sufficiency": "AOPC suff", "tau_loo": "tau LOO",
-         "failure_rate": "failed"}
+         "failure_rate": "failed", "llm_failure_rate": "LLM failed", "hallucination_rate": "halluc.",
+         "flip_rate": "flipped", "words_changed": "words chg"}
 
 
 def result_matrix(results: Sequence[MetricResult]) -> tuple[list[str], list[str], dict[tuple[str, str], MetricResult]]:

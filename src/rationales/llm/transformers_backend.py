@@ -151,6 +151,8 @@ class TransformersBackend(LLMBackend):
             where, kw = str(self.path.parent), {"gguf_file": self.path.name}
         else:
             where, kw = self.name_or_id, {"local_files_only": self.local}
+            if not self.local:
+                self._check_hub()
         try:
             tok = AutoTokenizer.from_pretrained(where, **kw)
             model = AutoModelForCausalLM.from_pretrained(where, dtype=_torch_dtype(self.dtype), **kw)
@@ -171,6 +173,25 @@ class TransformersBackend(LLMBackend):
         if converted is not None:
             model = self._save_converted(tok, model, converted)
         return self._ready(tok, model)
+
+    def _check_hub(self) -> None:
+        """Fail at once, not after transformers' own retries, when a hub id cannot be had:
+        neither in the local Hugging Face cache nor downloadable (hub unreachable)."""
+        from huggingface_hub import snapshot_download
+
+        from ..models import HUB_HOST, hub_reachable
+
+        try:
+            snapshot_download(self.name_or_id, local_files_only=True)
+            return
+        except Exception:  # noqa: BLE001 - not cached: see whether it can be downloaded
+            pass
+        if not hub_reachable():
+            raise OfflineError(
+                f"the LLM {self.name_or_id!r} is not a folder or file here, not in the Hugging Face "
+                f"cache, and {HUB_HOST} cannot be reached to download it. Download it where there "
+                f"is internet and pass llm='hf:/path/to/folder' or 'gguf:/path/model.gguf'"
+            )
 
     def _save_converted(self, tok: Any, model: Any, target: Path) -> Any:
         """Save the de-quantized GGUF model as a plain HF folder; returns the plain model."""

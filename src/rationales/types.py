@@ -178,6 +178,20 @@ def _order(scores: Sequence[float]) -> list[int]:
     return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
 
+def top_k_mask(scores: Sequence[float], k: int) -> list[int]:
+    """The k highest scores as a 0/1 mask (ties: earlier position first)."""
+    n = len(scores)
+    chosen = set(_order(scores)[: max(0, min(int(k), n))])
+    return [1 if i in chosen else 0 for i in range(n)]
+
+
+def xmutest_k(n_words: int) -> int:
+    """X-MuTeST's rationale size: one word → 1; up to 10 words → ⌊n/2⌋; more → 5."""
+    if n_words <= 1:
+        return max(0, n_words)
+    return n_words // 2 if n_words <= 10 else 5
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Word-level scores for one example: higher = more responsible for ``target``.
@@ -211,9 +225,11 @@ class Explanation:
     # -- soft scores to a hard rationale (a 0/1 mask over words) -------------------
     def top_k(self, k: int) -> list[int]:
         """The k highest-scoring words (ties: earlier position first) as a 0/1 mask."""
-        n = len(self.scores)
-        chosen = set(_order(self.scores)[: max(0, min(int(k), n))])
-        return [1 if i in chosen else 0 for i in range(n)]
+        return top_k_mask(self.scores, k)
+
+    def xmutest_rationale(self) -> list[int]:
+        """X-MuTeST's hard rationale: the top :func:`xmutest_k` (n) words."""
+        return top_k_mask(self.scores, xmutest_k(len(self.scores)))
 
     def top_fraction(self, fraction: float) -> list[int]:
         """The top ``round(fraction · n)`` words (at least one for a non-empty text)."""

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from ..models.base import check_removal
 from ..registry import Registry
-from ..types import Dataset, Example, Explanation
+from ..types import Dataset, Example, Explanation, xmutest_k  # noqa: F401 - xmutest_k re-exported
 
 #: ERASER's AOPC bins: fractions of the words removed/kept.
 ERASER_BINS = (0.01, 0.05, 0.1, 0.2, 0.5)
@@ -212,13 +212,6 @@ def parse_hard(rule: str) -> tuple[str, float | None]:
     )
 
 
-def xmutest_k(n_words: int) -> int:
-    """X-MuTeST's rationale size: one word → 1; up to 10 words → ⌊n/2⌋; more → 5."""
-    if n_words <= 1:
-        return n_words
-    return n_words // 2 if n_words <= 10 else 5
-
-
 def hard_rationale(explanation: Explanation, rule: str) -> list[int]:
     """The 0/1 hard rationale an explanation's scores give under ``rule`` (ties: earlier word first)."""
     kind, value = parse_hard(rule)
@@ -230,7 +223,7 @@ def hard_rationale(explanation: Explanation, rule: str) -> list[int]:
         return explanation.top_fraction(value)
     if kind == "threshold":
         return explanation.threshold(value)  # type: ignore[arg-type]
-    return explanation.top_k(xmutest_k(len(explanation.words)))
+    return explanation.xmutest_rationale()
 
 
 # -- the presets -----------------------------------------------------------------------

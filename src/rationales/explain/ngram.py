@@ -37,7 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..models.base import Classifier, check_removal
-from ..types import Example, Explanation
+from ..types import Example, Explanation, top_k_mask, xmutest_k
 from ._util import pad_to_words, prob_list, truncation_info, words_used
 from .base import Explainer, register
 
@@ -88,15 +88,7 @@ def xmutest_hard_rationale(scores: Sequence[float]) -> list[int]:
     On ``ngram``'s scores this selects exactly the words X-MuTeST's
     ``scores_to_rationales`` picks (its lowest values).
     """
-    n = len(scores)
-    if n == 0:
-        return []
-    if n == 1:
-        return [1]
-    k = 5 if n > 10 else n // 2
-    order = sorted(range(n), key=lambda i: (-scores[i], i))[:k]
-    chosen = set(order)
-    return [1 if i in chosen else 0 for i in range(n)]
+    return top_k_mask(scores, xmutest_k(len(scores)))
 
 
 @register

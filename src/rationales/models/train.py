@@ -68,10 +68,7 @@ def classification_metrics(probs: np.ndarray, labels: Sequence[int], label_names
 # -- machine rationales (stage 2) ------------------------------------------------------
 def xmutest_hard_rationale(exp: Explanation) -> list[int]:
     """X-MuTeST's rule: one word → it; ≤ 10 words → top ⌊n/2⌋; more → top 5."""
-    n = len(exp.words)
-    if n <= 1:
-        return [1] * n
-    return exp.top_k(n // 2 if n <= 10 else 5)
+    return exp.xmutest_rationale()
 
 
 def hard_rationale(exp: Explanation, rule: str = "xmutest") -> list[int]:

@@ -28,9 +28,10 @@ InputLike = Union[str, Sequence[str], Example]
 def as_examples(inputs: InputLike | Iterable[InputLike]) -> list[Example]:
     """Turn a text, a list of words, an Example, or an iterable of those into Examples.
 
-    A plain string is segmented into words by :func:`rationales.words.segment`; a list of
-    strings counts as one pre-split text when every item is a str and it is passed alone.
-    Generated ids are ``"0"``, ``"1"``, ... in input order.
+    A plain string is segmented into words by :func:`rationales.words.segment`. A list of
+    strings is a list of *texts*; a pre-split text is a list (or tuple) of words inside the
+    iterable (``[["they", "said", "so"]]``) or an Example. Generated ids are ``"0"``,
+    ``"1"``, ... in input order.
     """
     from ..words import segment
 

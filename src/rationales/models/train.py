@@ -352,6 +352,8 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
                     if best is None or metrics["macro_f1"] > best[0]:
                         best = (metrics["macro_f1"], epoch, copy.deepcopy(model.state_dict()))
                         best_metrics = metrics
+                else:
+                    bar.note(f"epoch {epoch}: loss {record['train_loss']:.4f}")
                 history.append(record)
     finally:
         bar.close()
@@ -373,6 +375,7 @@ class _Progress:
 
     def __init__(self, total: int, enabled: bool) -> None:
         self.progress = None
+        self.total, self.done = total, 0
         if enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -384,6 +387,12 @@ class _Progress:
     def step(self, description: str) -> None:
         if self.progress is not None:
             self.progress.update(self.task, advance=1, description=description)
+            # Not a terminal (a log, `make demo | tee`): rich draws nothing, so say where
+            # training is every 5 % instead of staying silent for minutes.
+            if not self.progress.console.is_terminal:
+                self.done += 1
+                if self.done % max(1, self.total // 20) == 0 or self.done == self.total:
+                    self.progress.console.print(f"{description}  step {self.done}/{self.total}")
 
     def note(self, text: str) -> None:
         if self.progress is not None:

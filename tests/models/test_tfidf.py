@@ -49,3 +49,16 @@ def test_contract(fitted, tmp_path):
     back = load_classifier(tmp_path / "t")
     np.testing.assert_allclose(back.predict_proba_masked(ex, keep, "mask"),
                                fitted.predict_proba_masked(ex, keep, "mask"))
+
+
+def test_masked_requests_of_many_examples(fitted):
+    a = Example("a", ("a", "lovely", "day"))
+    b = Example("b", ("so", "vile"))
+    ka = np.array([[1, 1, 1], [1, 0, 1]], bool)
+    kb = np.array([[1, 1], [1, 0], [0, 0]], bool)
+    fitted.engine.clear_cache()
+    fitted.engine.reset_stats()
+    many = fitted.predict_proba_masked_many([(a, ka), (b, kb)], "delete")
+    assert fitted.engine.stats["requests"] == 5 and fitted.engine.stats["batches"] == 1
+    np.testing.assert_allclose(many[0], fitted.predict_proba_masked(a, ka, "delete"))
+    np.testing.assert_allclose(many[1], fitted.predict_proba_masked(b, kb, "delete"))

@@ -58,6 +58,23 @@ def test_masked_requests_are_deduplicated_and_cached(tiny):
     assert tiny.engine.stats["forward_passes"] == 2 and tiny.engine.stats["cache_hits"] == 3
 
 
+def test_masked_requests_of_many_examples_go_in_one_engine_call(tiny):
+    other = Example("e2", ("the", "world"))
+    keep1 = np.array([[1, 1, 1, 1], [1, 0, 1, 1], [0, 0, 0, 0]], bool)
+    keep2 = np.array([[1, 1], [0, 1]], bool)
+    tiny.engine.clear_cache()
+    one_by_one = [tiny.predict_proba_masked(EX, keep1, "mask"), tiny.predict_proba_masked(other, keep2, "mask")]
+    tiny.engine.clear_cache()
+    tiny.engine.reset_stats()
+    many = tiny.predict_proba_masked_many([(EX, keep1), (other, np.zeros((0, 2), bool)), (other, keep2)], "mask")
+    assert [m.shape for m in many] == [(3, 2), (0, 2), (2, 2)]
+    np.testing.assert_allclose(many[0], one_by_one[0], atol=1e-6)
+    np.testing.assert_allclose(many[2], one_by_one[1], atol=1e-6)
+    # five inputs, all short: one batch for both examples
+    assert tiny.engine.stats["requests"] == 5 and tiny.engine.stats["batches"] == 1
+    assert tiny.predict_proba_masked_many([], "delete") == []
+
+
 def test_long_text_is_truncated_by_whole_words(tiny):
     words = tuple(["hello", "xyzzyq"] * 40)  # 1 + 4 ids per pair-> far over 32
     ex = Example("long", words)

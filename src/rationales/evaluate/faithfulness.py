@@ -16,10 +16,10 @@ sufficiency 0 (the rationale alone *is* x); an empty rationale has comprehensive
 (nothing is removed). Their counterparts (x with every word removed) are asked of the
 classifier like any other input.
 
-Every mask of one example — for every method, size and the leave-one-out set — goes to the
-classifier in one call, so the forward engine deduplicates across methods and answers
-from its cache whatever an explainer (occlusion asks exactly the leave-one-out inputs)
-already asked.
+Every mask — for every method, size and the leave-one-out set, of up to ``CHUNK``
+examples — goes to the classifier in one call, so the forward engine deduplicates across
+methods, answers from its cache whatever an explainer (occlusion asks exactly the
+leave-one-out inputs) already asked, and batches the rest across examples.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ from ..models.base import Classifier, check_removal
 from ..types import Example, Explanation, MetricResult
 
 HardFn = Callable[[Explanation], Sequence[int]]
+
+#: Examples whose perturbed inputs go to the classifier in one call: the engine cuts its
+#: batches across them (fuller batches, less padding than one example at a time).
+CHUNK = 256
 
 
 @dataclass
@@ -93,12 +97,15 @@ def faithfulness(
         per[method][name][ex_id] = None
         excl[method][name][why] = excl[method][name].get(why, 0) + 1
 
+    # First every example's plan (validating every explanation before any model call),
+    # then the model, CHUNK examples per engine call, then the metrics.
+    plans: list[tuple[str, Example, _Plan, int, list, list[int]]] = []
     for ex_id, exps in by_example.items():
         example = examples.get(ex_id) or Example(id=ex_id, words=exps[0].words)
         n = len(example.words)
         plan = _Plan(n, [], {})
         full = plan.add([True] * n)
-        todo = []  # (explanation, rationale mask, [(bin mask idx without, idx only)])
+        todo = []  # (explanation, rationale mask, idx without, idx only, [(bin idx without, idx only)])
         for e in exps:
             if e.failed:
                 for name in names:
@@ -117,28 +124,35 @@ def faithfulness(
                 rb = [bool(v) for v in e.top_fraction(b)]
                 bins.append((plan.add([not v for v in rb]), plan.add(rb)))
             todo.append((e, r, without, only, bins))
-        loo = [plan.add([j != i for j in range(n)]) for i in range(n)] if tau_loo and todo else []
         if not todo:
             continue
-        probs = np.asarray(classifier.predict_proba_masked(example, np.array(plan.masks, dtype=bool), removal))
-        for e, r, without, only, bins in todo:
-            t = e.target
-            p0 = float(probs[full, t])
-            comp = 0.0 if not any(r) else p0 - float(probs[without, t])
-            suff = 0.0 if all(r) else p0 - float(probs[only, t])
-            per[e.method]["comprehensiveness"][ex_id] = comp
-            per[e.method]["sufficiency"][ex_id] = suff
-            if aopc_bins:
-                comps = [p0 - float(probs[w, t]) for w, _ in bins]
-                suffs = [0.0 if all(plan.masks[o]) else p0 - float(probs[o, t]) for _, o in bins]
-                per[e.method]["aopc_comprehensiveness"][ex_id] = float(np.mean(comps))
-                per[e.method]["aopc_sufficiency"][ex_id] = float(np.mean(suffs))
-            if tau_loo:
-                tau = _kendall(np.array([p0 - float(probs[i, t]) for i in loo]), np.array(e.scores))
-                if tau is None:
-                    exclude(e.method, "tau_loo", ex_id, "undefined_tau (fewer than 2 words or constant scores)")
-                else:
-                    per[e.method]["tau_loo"][ex_id] = tau
+        loo = [plan.add([j != i for j in range(n)]) for i in range(n)] if tau_loo else []
+        plans.append((ex_id, example, plan, full, todo, loo))
+
+    for start in range(0, len(plans), CHUNK):
+        chunk = plans[start:start + CHUNK]
+        answers = classifier.predict_proba_masked_many(
+            [(example, np.array(plan.masks, dtype=bool)) for _, example, plan, _, _, _ in chunk], removal)
+        for (ex_id, example, plan, full, todo, loo), probs in zip(chunk, answers):
+            probs = np.asarray(probs)
+            for e, r, without, only, bins in todo:
+                t = e.target
+                p0 = float(probs[full, t])
+                comp = 0.0 if not any(r) else p0 - float(probs[without, t])
+                suff = 0.0 if all(r) else p0 - float(probs[only, t])
+                per[e.method]["comprehensiveness"][ex_id] = comp
+                per[e.method]["sufficiency"][ex_id] = suff
+                if aopc_bins:
+                    comps = [p0 - float(probs[w, t]) for w, _ in bins]
+                    suffs = [0.0 if all(plan.masks[o]) else p0 - float(probs[o, t]) for _, o in bins]
+                    per[e.method]["aopc_comprehensiveness"][ex_id] = float(np.mean(comps))
+                    per[e.method]["aopc_sufficiency"][ex_id] = float(np.mean(suffs))
+                if tau_loo:
+                    tau = _kendall(p0 - probs[loo, t], np.asarray(e.scores, dtype=float))
+                    if tau is None:
+                        exclude(e.method, "tau_loo", ex_id, "undefined_tau (fewer than 2 words or constant scores)")
+                    else:
+                        per[e.method]["tau_loo"][ex_id] = tau
 
     variants = {
         "comprehensiveness": _join(f"hard={hard_name}", f"removal={removal}", "rationale of all words: p(empty) asked; empty rationale: 0"),

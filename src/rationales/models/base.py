@@ -52,6 +52,12 @@ def as_examples(inputs: InputLike | Iterable[InputLike]) -> list[Example]:
     return out
 
 
+def split_rows(rows: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """Cut the rows of one engine call back into one array per request (``sizes`` rows each)."""
+    ends = np.cumsum(sizes, dtype=np.int64)
+    return [rows[end - size:end] for size, end in zip(sizes, ends)]
+
+
 def check_removal(removal: str) -> str:
     if removal not in REMOVALS:
         raise ValueError(f"removal must be one of {REMOVALS}, got {removal!r}")
@@ -87,6 +93,17 @@ class Classifier(ABC):
 
         ``keep`` is a bool array (n_masks, n_words); returns (n_masks, n_labels).
         """
+
+    def predict_proba_masked_many(
+        self, requests: Sequence[tuple[Example, np.ndarray]], removal: str = "delete"
+    ) -> list[np.ndarray]:
+        """``predict_proba_masked`` for several examples at once: one array per request.
+
+        Classifiers with a forward engine send every perturbed input of every request in
+        one engine call, so batches are cut across examples (fuller batches, less
+        padding); this default asks one example at a time.
+        """
+        return [self.predict_proba_masked(example, keep, removal) for example, keep in requests]
 
     def predict(self, inputs: InputLike | Iterable[InputLike]) -> np.ndarray:
         """The most probable label id of each input."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..types import Example
-from .base import Classifier, InputLike, as_examples, check_removal
+from .base import Classifier, InputLike, as_examples, check_removal, split_rows
 from .engine import ForwardEngine
 
 MANIFEST = "rationales.json"
@@ -157,6 +157,20 @@ class TfidfClassifier(Classifier):
         if keep.shape[0] == 0:
             return np.zeros((0, self.num_labels))
         return self.engine([self.words_for(example, row, removal) for row in keep])
+
+    def predict_proba_masked_many(
+        self, requests: Sequence[tuple[Example, np.ndarray]], removal: str = "delete"
+    ) -> list[np.ndarray]:
+        self._check_fitted()
+        keys: list[tuple[str, ...]] = []
+        sizes: list[int] = []
+        for example, keep in requests:
+            keep = np.asarray(keep, dtype=bool)
+            if keep.ndim == 1:
+                keep = keep[None, :]
+            keys += [self.words_for(example, row, removal) for row in keep]
+            sizes.append(keep.shape[0])
+        return split_rows(self.engine(keys) if keys else np.zeros((0, self.num_labels)), sizes)
 
     # -- save / load -----------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:

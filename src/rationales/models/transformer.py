@@ -19,13 +19,13 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from ..errors import ModelError
 from ..types import Example
-from .base import Classifier, InputLike, as_examples, check_removal
+from .base import Classifier, InputLike, as_examples, check_removal, split_rows
 from .engine import ForwardEngine
 
 MANIFEST = "rationales.json"
@@ -220,6 +220,20 @@ class TransformerClassifier(Classifier):
             return np.zeros((0, self.num_labels))
         return self.engine(self._ids_for_many(example, keep, removal))
 
+    def predict_proba_masked_many(
+        self, requests: Sequence[tuple[Example, np.ndarray]], removal: str = "delete"
+    ) -> list[np.ndarray]:
+        keys: list[tuple[int, ...]] = []
+        sizes: list[int] = []
+        for example, keep in requests:
+            keep = np.asarray(keep, dtype=bool)
+            if keep.ndim == 1:
+                keep = keep[None, :]
+            ids = self._ids_for_many(example, keep, removal) if keep.shape[0] else []
+            keys += ids
+            sizes.append(len(ids))
+        return split_rows(self.engine(keys) if keys else np.zeros((0, self.num_labels)), sizes)
+
     def _batch_tensors(self, batch: list[tuple[int, ...]]) -> tuple[Any, Any]:
         import torch
 
@@ -354,3 +368,4 @@ def set_attention(model: Any, implementation: str) -> None:
         model.set_attn_implementation(implementation)
     else:  # pragma: no cover - older transformers
         model.config._attn_implementation = implementation
+

@@ -147,10 +147,16 @@ class Dataset:
         return self.label_names.index(label)
 
     def label_counts(self) -> dict[str, int]:
+        """Examples per label name; unlabelled examples are counted as ``"(unlabelled)"``.
+
+        A dataset with no labels at all (SemEval Toxic Spans: every post is toxic, the
+        task is the spans) gives only ``{"(unlabelled)": n}`` rather than a 0 per name.
+        """
         counts = Counter(ex.label for ex in self.examples)
-        out = {name: counts.get(i, 0) for i, name in enumerate(self.label_names)}
-        if counts.get(None):
-            out["(none)"] = counts[None]
+        unlabelled = counts.pop(None, 0)
+        out = {name: counts.get(i, 0) for i, name in enumerate(self.label_names)} if counts else {}
+        if unlabelled:
+            out["(unlabelled)"] = unlabelled
         return out
 
     def to_dict(self) -> dict[str, Any]:

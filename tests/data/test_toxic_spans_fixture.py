@@ -23,6 +23,8 @@ def test_offsets_to_words(tmp_path):
     assert ds[0].meta["char_spans"] == [[7, 13], [14, 15]]
     assert ds[1].rationale == (0, 0, 0, 0) and ds.report["posts_without_spans"] == 1
     assert [ex.id for ex in ds] == ["trial-0", "trial-1"]
+    # no post has a class label: counted as unlabelled, not as "toxic 0"
+    assert ds.label_counts() == {"(unlabelled)": 2}
 
 
 def test_offset_outside_text(tmp_path):

@@ -124,7 +124,8 @@ function fillLabelFilter() {
   const sel = $("label-filter");
   const options = [el("option", { value: "", text: "all labels" })];
   if (ds) for (const name of ds.label_names)
-    options.push(el("option", { value: name, text: name + " (" + (ds.label_counts[name] || 0) + ")" }));
+    if (ds.label_counts[name])  // unlabelled data (toxic_spans) has nothing to filter by
+      options.push(el("option", { value: name, text: name + " (" + ds.label_counts[name] + ")" }));
   sel.replaceChildren(...options);
   sel.value = state.page.label;
 }

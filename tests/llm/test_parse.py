@@ -25,13 +25,20 @@ from rationales.llm.parse import ParseError, parse_edit, parse_label, parse_phra
         ('["गद्दार", "देश से निकालो"]', ["गद्दार", "देश से निकालो"]),
         ("1. దేశద్రోహులు\n2. తరిమేయాలి", ["దేశద్రోహులు", "తరిమేయాలి"]),
         ("['don't', 'idiot']", ["don't", "idiot"]),
+        # prose that ignored the format but quoted the words
+        ('The words "idiot" and "go back" make it offensive.', ["idiot", "go back"]),
+        ("I don't like 'idiot' and ‘scum’; the users' tone is 'idiot' again.", ["idiot", "scum"]),
     ],
 )
 def test_parse_phrases_accepts_common_shapes(answer: str, expected: list[str]) -> None:
     assert parse_phrases(answer) == expected
 
 
-@pytest.mark.parametrize("answer", ["", "   ", "I cannot help with that.", "The post is offensive."])
+@pytest.mark.parametrize("answer", [
+    "", "   ", "I cannot help with that.", "The post is offensive.", "I don't think it's hateful.",
+    # the whole post quoted back is not a phrase picked from it
+    'The post "you people should all go back to where you came from now" is hateful.',
+])
 def test_parse_phrases_rejects_answers_without_a_list(answer: str) -> None:
     with pytest.raises(ParseError):
         parse_phrases(answer)

@@ -2,7 +2,9 @@
 
 Small and large models wrap what was asked in many ways: code fences, prose before and
 after, Python lists with single quotes, ``{"words": [...]}`` objects, numbered or
-bulleted lists, a list cut off by the token limit. The parsers accept all of those and
+bulleted lists, a list cut off by the token limit, prose that quotes the words (phrases
+of at most ``PROSE_MAX_WORDS`` words; a longer quote is the post itself quoted back and
+is ignored). The parsers accept all of those and
 raise :class:`ParseError` (with the reason) when nothing usable is there. An empty list
 ``[]`` is a valid answer ("no word justifies it"), not a failure.
 """
@@ -152,6 +154,20 @@ def _listed(text: str) -> list[str] | None:
     return items or None
 
 
+# Prose quoting: a single quote opens only after a non-word character and closes only
+# before one, so the apostrophes of "don't" and "users'" never pair up.
+_PROSE_QUOTED = re.compile(r'"([^"\n]+)"|“([^”\n]+)”|(?<!\w)\'([^\'\n]+)\'(?!\w)|‘([^’\n]+)’')
+#: A quoted stretch longer than this is the post quoted back, not a phrase picked from it.
+PROSE_MAX_WORDS = 8
+
+
+def _prose(text: str) -> list[str] | None:
+    """'The words "idiot" and "go back" make it offensive.': the short quoted phrases."""
+    items = [next(g for g in m.groups() if g is not None).strip() for m in _PROSE_QUOTED.finditer(text)]
+    items = [s for s in items if s and len(s.split()) <= PROSE_MAX_WORDS]
+    return list(dict.fromkeys(items)) or None
+
+
 def parse_phrases(answer: str) -> list[str]:
     """The words/phrases an LLM listed, in order; raises :class:`ParseError` if none can be read."""
     if not answer or not answer.strip():
@@ -164,7 +180,11 @@ def parse_phrases(answer: str) -> list[str]:
         found = _listed(text)
         if found is not None:
             return found
-    raise ParseError(f"no JSON list or bulleted list of phrases in the answer {_quote(answer)}")
+    # Last: a model that ignored the format and answered in prose, quoting the words.
+    found = _prose(answer)
+    if found is not None:
+        return found
+    raise ParseError(f"no JSON list, bulleted list or quoted phrase in the answer {_quote(answer)}")
 
 
 _LABEL = re.compile(r"(?<![\w.])([01])(?![\w.])")

@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--rationale-weight", type=float, default=0.001)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="models/bench")
+    parser.add_argument("--tag", default="", help="appended to the model folders and summary name, "
+                        "e.g. -w1 for a --rationale-weight 1 run beside the default one")
     args = parser.parse_args()
 
     from rationales.data import load_spec
@@ -45,7 +47,7 @@ def main() -> None:
         clf = train(train_ds, backbone=args.backbone, eval_data=eval_ds, rationale_loss=loss,
                     rationale_weight=args.rationale_weight, epochs=args.epochs,
                     batch_size=args.batch_size, lr=args.lr, max_length=args.max_length,
-                    seed=args.seed, out=out / f"{args.backbone}-{kind}", progress=False)
+                    seed=args.seed, out=out / f"{args.backbone}-{kind}{args.tag}", progress=False)
         wall = time.perf_counter() - start
         m = clf.metrics["eval"]
         row = {"backbone": args.backbone, "rationale_loss": kind, "accuracy": m["accuracy"],
@@ -58,7 +60,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"summary-{args.backbone}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (out / f"summary-{args.backbone}{args.tag}.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(f"\n{'backbone':<16}{'loss':<12}{'acc':>8}{'macroF1':>9}{'AUROC':>8}{'seconds':>9}")
     for r in rows:
         print(f"{r['backbone']:<16}{r['rationale_loss']:<12}{r['accuracy']:>8.4f}{r['macro_f1']:>9.4f}"

@@ -37,6 +37,28 @@ def test_dedup_and_cache_are_counted():
     assert engine.stats["forward_passes"] == 1
 
 
+def test_forward_passes_are_also_counted_per_thread():
+    import threading
+
+    engine = ForwardEngine(Recorder())
+    seen = {}
+
+    def ask(name, keys):
+        engine(keys)
+        seen[name] = engine.thread_forward_passes()
+
+    threads = [threading.Thread(target=ask, args=("a", [(1,), (2,), (3,)])),
+               threading.Thread(target=ask, args=("b", [(1,), (4,)]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # (1,) ran once, for whichever thread asked first; the other got it from the cache
+    assert engine.stats["forward_passes"] == 4 == seen["a"] + seen["b"]
+    assert (seen["a"], seen["b"]) in ((3, 1), (2, 2))
+    assert engine.thread_forward_passes() == 0  # this thread ran nothing
+
+
 def test_batches_sorted_by_length_within_token_budget():
     rec = Recorder()
     engine = ForwardEngine(rec, token_budget=6, max_batch_size=10)

@@ -13,8 +13,15 @@ AGGREGATIONS = ("sum", "mean", "max", "absmax")
 
 
 def forward_passes(classifier: Classifier) -> int | None:
-    """The engine's running count of sequences actually run (None without an engine)."""
+    """A running count of sequences the engine actually ran (None without an engine).
+
+    Counts only this thread's calls where the engine keeps them per thread, so two
+    requests explained at once in a server do not count each other's passes.
+    """
     engine = getattr(classifier, "engine", None)
+    per_thread = getattr(engine, "thread_forward_passes", None)
+    if callable(per_thread):
+        return int(per_thread())
     stats = getattr(engine, "stats", None)
     if isinstance(stats, dict):
         return int(stats.get("forward_passes", 0))

@@ -67,12 +67,19 @@ class ForwardEngine:
         # one caller at a time: the cache and stats are shared (a web server's threads)
         self._lock = threading.RLock()
         self.stats: dict[str, int] = {k: 0 for k in STAT_NAMES}
+        # forward passes run on behalf of each thread (a web server's requests must not
+        # count each other's passes as their own)
+        self._local = threading.local()
 
     # -- bookkeeping ---------------------------------------------------------------
     def reset_stats(self) -> None:
         """Set every counter in ``stats`` back to zero (the cache is kept)."""
         for k in STAT_NAMES:
             self.stats[k] = 0
+
+    def thread_forward_passes(self) -> int:
+        """Forward passes run by calls from the current thread, since it first called."""
+        return int(getattr(self._local, "forward_passes", 0))
 
     def clear_cache(self) -> None:
         """Forget every cached result (call after the model's weights change)."""
@@ -116,6 +123,7 @@ class ForwardEngine:
                         )
                     self.stats["batches"] += 1
                     self.stats["forward_passes"] += len(batch)
+                    self._local.forward_passes = self.thread_forward_passes() + len(batch)
                     self.stats["tokens"] += sum(self.length(k) for k in batch)
                     for key, row in zip(batch, out):
                         row.setflags(write=False)

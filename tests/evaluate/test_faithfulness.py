@@ -92,6 +92,29 @@ def test_one_call_per_example_for_all_methods_and_failed_excluded():
     assert by_name(out["a"])["comprehensiveness"].value == pytest.approx((0.7 + 0.6) / 2)
 
 
+def test_examples_are_asked_together_and_chunking_changes_no_value():
+    class Counting(LinearWords):
+        def __init__(self):
+            super().__init__()
+            self.many_calls = []
+
+        def predict_proba_masked_many(self, requests, removal="delete"):
+            self.many_calls.append([ex.id for ex, _ in requests])
+            return super().predict_proba_masked_many(requests, removal)
+
+    exps = [exp(E1, [0.9, 0.5, 0.1, 0.3], method="a"), exp(E2, [1, 0], method="a"),
+            exp(E1, [0.1, 0.2, 0.3, 0.4], method="b")]
+    together, alone = Counting(), Counting()
+    kw = dict(hard=top2, hard_name="top_k=2", aopc_bins=(0.1, 0.5))
+    a = faithfulness(together, exps, None, **kw)
+    b = faithfulness(alone, exps, None, chunk=1, **kw)
+    assert together.many_calls == [["e1", "e2"]] and alone.many_calls == [["e1"], ["e2"]]
+    assert {m: [(r.name, r.value, r.n) for r in rs] for m, rs in a.items()} == \
+        {m: [(r.name, r.value, r.n) for r in rs] for m, rs in b.items()}
+    with pytest.raises(ValueError, match="chunk"):
+        faithfulness(together, exps, None, chunk=0, **kw)
+
+
 def test_words_must_match_the_example():
     e = Explanation("e1", ["other", "words"], [1, 0], 1, "m")
     with pytest.raises(ValueError, match="differ"):

@@ -70,14 +70,18 @@ def faithfulness(
     aopc_bins: Sequence[float] | None = None,
     tau_loo: bool = True,
     context: str = "",
+    chunk: int = CHUNK,
 ) -> dict[str, list[MetricResult]]:
     """Comprehensiveness, sufficiency (and AOPC versions, tau_loo) per method.
 
     ``hard(explanation)`` gives the 0/1 hard rationale (``hard_name`` names the rule in
     the variant). ``examples`` maps ids to the Examples explained (an Example is rebuilt
     from the explanation's words when missing). Explanations with ``failed`` set are
-    excluded and counted. Returns {method: [MetricResult, ...]}.
+    excluded and counted. ``chunk``: examples whose inputs go to the classifier in one
+    call (1 asks one example at a time). Returns {method: [MetricResult, ...]}.
     """
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1, got {chunk}")
     check_removal(removal)
     examples = examples or {}
     by_example: dict[str, list[Explanation]] = {}
@@ -129,11 +133,11 @@ def faithfulness(
         loo = [plan.add([j != i for j in range(n)]) for i in range(n)] if tau_loo else []
         plans.append((ex_id, example, plan, full, todo, loo))
 
-    for start in range(0, len(plans), CHUNK):
-        chunk = plans[start:start + CHUNK]
+    for start in range(0, len(plans), chunk):
+        part = plans[start:start + chunk]
         answers = classifier.predict_proba_masked_many(
-            [(example, np.array(plan.masks, dtype=bool)) for _, example, plan, _, _, _ in chunk], removal)
-        for (ex_id, example, plan, full, todo, loo), probs in zip(chunk, answers):
+            [(example, np.array(plan.masks, dtype=bool)) for _, example, plan, _, _, _ in part], removal)
+        for (ex_id, example, plan, full, todo, loo), probs in zip(part, answers):
             probs = np.asarray(probs)
             for e, r, without, only, bins in todo:
                 t = e.target

@@ -71,7 +71,8 @@ def main() -> None:
     stats_one = dict(engine.stats)
     t_eval, res = evaluate(CHUNK)
     stats = dict(engine.stats)
-    assert stats == stats_one, (stats, stats_one)
+    same = ("requests", "cache_hits", "forward_passes", "tokens")  # batches differ, that is the point
+    assert all(stats[k] == stats_one[k] for k in same), (stats, stats_one)
     for m in res:  # the same numbers either way (batch composition moves float noise only)
         for a, b in zip(res[m], res_one[m]):
             assert a.name == b.name and a.n == b.n, (m, a, b)
@@ -95,8 +96,8 @@ def main() -> None:
     print(f"evaluation time T_eval: {t_eval:.2f} s; engine time for exactly those passes T_fwd: {t_fwd:.2f} s")
     print(f"ratio T_eval / T_fwd = {t_eval / t_fwd:.2f} (goal <= 1.2)")
     print(f"one example per engine call instead (chunk=1, same cache state, same values): "
-          f"{t_one:.2f} s, ratio {t_one / t_fwd:.2f}; batching across {CHUNK} examples is "
-          f"{t_one / t_eval:.2f}x faster")
+          f"{t_one:.2f} s in {stats_one['batches']} batches (vs {stats['batches']}), ratio "
+          f"{t_one / t_fwd:.2f}; batching across {CHUNK} examples is {t_one / t_eval:.2f}x faster")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="models/bench")
     parser.add_argument("--tag", default="", help="appended to the model folders and summary name, "
-                        "e.g. -w1 for a --rationale-weight 1 run beside the default one")
+                        "e.g. --tag=-w1 for a --rationale-weight 1 run beside the default one")
     args = parser.parse_args()
 
     from rationales.data import load_spec

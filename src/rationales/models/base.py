@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, Hashable, Iterable, Sequence, Union
 
 import numpy as np
 
@@ -50,12 +50,6 @@ def as_examples(inputs: InputLike | Iterable[InputLike]) -> list[Example]:
                 f"input {i}: expected a text, a list of words or an Example, got {type(item).__name__}"
             )
     return out
-
-
-def split_rows(rows: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
-    """Cut the rows of one engine call back into one array per request (``sizes`` rows each)."""
-    ends = np.cumsum(sizes, dtype=np.int64)
-    return [rows[end - size:end] for size, end in zip(sizes, ends)]
 
 
 def check_removal(removal: str) -> str:
@@ -120,3 +114,37 @@ class Classifier(ABC):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "label_names": list(self.label_names),
                 "differentiable": self.differentiable}
+
+
+class EngineClassifier(Classifier):
+    """A classifier whose masked probabilities are engine keys run through ``self.engine``.
+
+    Subclasses give ``masked_keys(example, keep, removal)``: one engine key per row of a
+    2-D keep mask. Both masked calls are built on it; ``predict_proba_masked_many`` sends
+    every request's keys in one engine call, so batches are cut across examples.
+    """
+
+    engine: Any
+
+    @abstractmethod
+    def masked_keys(self, example: Example, keep: np.ndarray, removal: str) -> list[Hashable]:
+        """The engine key of each row of ``keep`` (bool, shape (n_masks, n_words))."""
+
+    def predict_proba_masked(self, example: Example, keep: np.ndarray, removal: str = "delete") -> np.ndarray:
+        return self.predict_proba_masked_many([(example, keep)], removal)[0]
+
+    def predict_proba_masked_many(
+        self, requests: Sequence[tuple[Example, np.ndarray]], removal: str = "delete"
+    ) -> list[np.ndarray]:
+        keys: list[Hashable] = []
+        sizes: list[int] = []
+        for example, keep in requests:
+            keep = np.asarray(keep, dtype=bool)
+            if keep.ndim == 1:
+                keep = keep[None, :]
+            found = self.masked_keys(example, keep, removal) if keep.shape[0] else []
+            keys += found
+            sizes.append(len(found))
+        rows = self.engine(keys) if keys else np.zeros((0, self.num_labels))
+        ends = np.cumsum(sizes, dtype=np.int64)
+        return [rows[end - size:end] for size, end in zip(sizes, ends)]

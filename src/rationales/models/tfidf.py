@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..types import Example
-from .base import Classifier, InputLike, as_examples, check_removal, split_rows
+from .base import EngineClassifier, InputLike, as_examples, check_removal
 from .engine import ForwardEngine
 
 MANIFEST = "rationales.json"
@@ -48,7 +48,7 @@ def _joined(words: Sequence[str]) -> str:
     return " ".join(words)
 
 
-class TfidfClassifier(Classifier):
+class TfidfClassifier(EngineClassifier):
     """TF-IDF (word 1–2-grams + char_wb 2–5-grams) with logistic regression."""
 
     differentiable = False
@@ -149,28 +149,14 @@ class TfidfClassifier(Classifier):
             return tuple(w for w, k in zip(example.words, keep_row) if k)
         return tuple(w if k else MASK_WORD for w, k in zip(example.words, keep_row))
 
-    def predict_proba_masked(self, example: Example, keep: np.ndarray, removal: str = "delete") -> np.ndarray:
-        self._check_fitted()
-        keep = np.asarray(keep, dtype=bool)
-        if keep.ndim == 1:
-            keep = keep[None, :]
-        if keep.shape[0] == 0:
-            return np.zeros((0, self.num_labels))
-        return self.engine([self.words_for(example, row, removal) for row in keep])
+    def masked_keys(self, example: Example, keep: np.ndarray, removal: str) -> list[tuple[str, ...]]:
+        return [self.words_for(example, row, removal) for row in keep]
 
     def predict_proba_masked_many(
         self, requests: Sequence[tuple[Example, np.ndarray]], removal: str = "delete"
     ) -> list[np.ndarray]:
         self._check_fitted()
-        keys: list[tuple[str, ...]] = []
-        sizes: list[int] = []
-        for example, keep in requests:
-            keep = np.asarray(keep, dtype=bool)
-            if keep.ndim == 1:
-                keep = keep[None, :]
-            keys += [self.words_for(example, row, removal) for row in keep]
-            sizes.append(keep.shape[0])
-        return split_rows(self.engine(keys) if keys else np.zeros((0, self.num_labels)), sizes)
+        return super().predict_proba_masked_many(requests, removal)
 
     # -- save / load -----------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:

@@ -19,13 +19,13 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 import numpy as np
 
 from ..errors import ModelError
 from ..types import Example
-from .base import Classifier, InputLike, as_examples, check_removal, split_rows
+from .base import EngineClassifier, InputLike, as_examples, check_removal
 from .engine import ForwardEngine
 
 MANIFEST = "rationales.json"
@@ -65,7 +65,7 @@ def quiet_transformers() -> None:
         logging.getLogger("transformers").setLevel(logging.ERROR)
 
 
-class TransformerClassifier(Classifier):
+class TransformerClassifier(EngineClassifier):
     """A transformer classifier (``AutoModelForSequenceClassification`` + fast tokenizer).
 
     ``prefix`` is text the backbone expects before every input (e5: ``"passage: "``);
@@ -212,27 +212,8 @@ class TransformerClassifier(Classifier):
             return np.zeros((0, self.num_labels))
         return self.engine([self.encode(ex).input_ids for ex in examples])
 
-    def predict_proba_masked(self, example: Example, keep: np.ndarray, removal: str = "delete") -> np.ndarray:
-        keep = np.asarray(keep, dtype=bool)
-        if keep.ndim == 1:
-            keep = keep[None, :]
-        if keep.shape[0] == 0:
-            return np.zeros((0, self.num_labels))
-        return self.engine(self._ids_for_many(example, keep, removal))
-
-    def predict_proba_masked_many(
-        self, requests: Sequence[tuple[Example, np.ndarray]], removal: str = "delete"
-    ) -> list[np.ndarray]:
-        keys: list[tuple[int, ...]] = []
-        sizes: list[int] = []
-        for example, keep in requests:
-            keep = np.asarray(keep, dtype=bool)
-            if keep.ndim == 1:
-                keep = keep[None, :]
-            ids = self._ids_for_many(example, keep, removal) if keep.shape[0] else []
-            keys += ids
-            sizes.append(len(ids))
-        return split_rows(self.engine(keys) if keys else np.zeros((0, self.num_labels)), sizes)
+    def masked_keys(self, example: Example, keep: np.ndarray, removal: str) -> list[tuple[int, ...]]:
+        return self._ids_for_many(example, keep, removal)
 
     def _batch_tensors(self, batch: list[tuple[int, ...]]) -> tuple[Any, Any]:
         import torch
@@ -368,4 +349,3 @@ def set_attention(model: Any, implementation: str) -> None:
         model.set_attn_implementation(implementation)
     else:  # pragma: no cover - older transformers
         model.config._attn_implementation = implementation
-

@@ -7,13 +7,11 @@ import math
 import textwrap
 from typing import TYPE_CHECKING, Sequence
 
+from ..evaluate import LOWER_IS_BETTER
 from .table import result_matrix
 
 if TYPE_CHECKING:
     from ..evaluate.benchmark import BenchmarkRun
-
-LOWER_IS_BETTER = {"sufficiency", "aopc_sufficiency", "failure_rate", "llm_failure_rate", "hallucination_rate",
-                   "words_changed"}
 
 
 def _plt():

@@ -28,6 +28,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--rationale-weight", type=float, default=0.001)
+    parser.add_argument("--alpha", type=float, default=0.7,
+                        help="weight of the attention BCE in the xmutest loss (1 - alpha weights the CE)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="models/bench")
     parser.add_argument("--tag", default="", help="appended to the model folders and summary name, "
@@ -45,7 +47,7 @@ def main() -> None:
         loss = None if kind == "none" else kind
         start = time.perf_counter()
         clf = train(train_ds, backbone=args.backbone, eval_data=eval_ds, rationale_loss=loss,
-                    rationale_weight=args.rationale_weight, epochs=args.epochs,
+                    rationale_weight=args.rationale_weight, alpha=args.alpha, epochs=args.epochs,
                     batch_size=args.batch_size, lr=args.lr, max_length=args.max_length,
                     seed=args.seed, out=out / f"{args.backbone}-{kind}{args.tag}", progress=False)
         wall = time.perf_counter() - start

@@ -69,7 +69,8 @@ def fresh_engine(clf):
     e = clf.engine
     return ForwardEngine(e.run_batch, length=e.length, token_budget=e.token_budget,
                          max_batch_size=e.max_batch_size, cache_size=e.cache_size,
-                         threads=e.threads, no_grad=e.no_grad)
+                         threads=e.threads, no_grad=e.no_grad,
+                         batch_overhead_tokens=e.batch_overhead_tokens)
 
 
 def bench_method(clf, method, params, examples, targets, repeat=1):

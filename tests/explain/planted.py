@@ -14,7 +14,7 @@ from typing import Iterable
 
 import numpy as np
 
-from rationales.models.base import Classifier, InputLike, as_examples, check_removal
+from rationales.models.base import EngineClassifier, InputLike, as_examples, check_removal
 from rationales.models.engine import ForwardEngine
 from rationales.types import Example
 
@@ -28,7 +28,7 @@ def word_weight(word: str, salt: str = "") -> float:
     return (zlib.crc32((salt + word).encode("utf-8")) % 10_000) / 10_000 * 0.6 - 0.3
 
 
-class PlantedClassifier(Classifier):
+class PlantedClassifier(EngineClassifier):
     """Class 1 ("planted") is likely exactly when the planted word is present."""
 
     name = "planted"
@@ -63,9 +63,8 @@ class PlantedClassifier(Classifier):
             return np.zeros((0, self.num_labels))
         return self.engine([self._visible(ex.words) for ex in examples])
 
-    def predict_proba_masked(self, example: Example, keep: np.ndarray, removal: str = "delete") -> np.ndarray:
+    def masked_keys(self, example: Example, keep: np.ndarray, removal: str) -> list[tuple[str, ...]]:
         check_removal(removal)
-        keep = np.atleast_2d(np.asarray(keep, dtype=bool))
         if keep.shape[1] != len(example.words):
             raise ValueError(f"keep mask has {keep.shape[1]} columns for {len(example.words)} words")
         keys = []
@@ -75,7 +74,7 @@ class PlantedClassifier(Classifier):
             else:
                 words = [w if k else MASK for w, k in zip(example.words, row)]
             keys.append(self._visible(words))
-        return self.engine(keys)
+        return keys
 
     def n_words_used(self, example: Example) -> int:
         n = len(example.words)

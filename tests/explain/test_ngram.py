@@ -145,17 +145,32 @@ def test_repeated_words_keep_separate_scores(planted3):
     assert len(exp.scores) == len(words)
 
 
-def test_all_ngrams_are_one_engine_request(planted):
+def test_all_ngrams_of_all_examples_are_one_engine_request(planted):
     calls = []
     original = planted.engine.run
     planted.engine.run = lambda keys: (calls.append(len(keys)), original(keys))[1]
     try:
         get_explainer("ngram").explain(planted, Example("e", tuple("abcdefghij")))
+        assert calls == [1, 28]  # the default-target prediction; then the full text (a
+        # cache hit) + 10 unigrams + 9 bigrams + 8 trigrams in ONE call
+        calls.clear()
+        three = [Example("x", tuple("abcdefghij")), Example("y", tuple("klmn")), Example("z", ("q",))]
+        get_explainer("ngram").explain(planted, three)
+        # one prediction call; then every example's rows together: 1+27, 1+4+3+2, 1+1
+        assert calls == [3, 28 + 10 + 2]
     finally:
         del planted.engine.run
-    # the default-target prediction (the full text), the full text again (a cache hit),
-    # then 10 unigrams + 9 bigrams + 8 trigrams in ONE call
-    assert calls == [1, 1, 27]
+
+
+def test_forward_passes_are_shared_out_exactly_when_examples_are_batched(planted):
+    planted.engine.clear_cache()
+    before = planted.engine.stats["forward_passes"]
+    exs = [Example("x", tuple("abcdefghij")), Example("y", tuple("klmn")), Example("x2", tuple("abcdefghij"))]
+    got = [e.info["forward_passes"] for e in get_explainer("ngram").explain(planted, exs)]
+    # the prediction ran the three full texts (x and x2 are one key) first, so each
+    # example's own passes are its n-grams; x2's are all x's, counted once, for x
+    assert got == [27, 4 + 3 + 2, 0]
+    assert sum(got) + 2 == planted.engine.stats["forward_passes"] - before
 
 
 def test_direction_planted_word_is_lowest_for_xmutest_and_highest_for_us(planted):

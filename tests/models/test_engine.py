@@ -72,6 +72,33 @@ def test_batches_sorted_by_length_within_token_budget():
     assert engine.stats["batches"] == 2
 
 
+def test_a_batch_is_cut_where_padding_would_cost_more_than_a_new_batch():
+    keys = [(1,) * n for n in (2, 2, 2, 3, 3, 9, 10)] + [(2,) * 2, (3,) * 2]
+    lengths = {}
+    for overhead in (0, 4, 10**6):
+        rec = Recorder()
+        ForwardEngine(rec, batch_overhead_tokens=overhead)(keys)
+        lengths[overhead] = [[len(k) for k in b] for b in rec.batches]
+    # distinct keys, sorted: lengths 2, 2, 2, 3, 9, 10 (the repeated (1,1) and (1,1,1) dedup)
+    # 0: any padding starts a new batch, so one batch per length
+    assert lengths[0] == [[2, 2, 2], [3], [9], [10]]
+    # 4: the 3 pads three 2s by 1 each (3 <= 4: joins); the 9 would pad four keys by 6
+    # (24 > 4: new batch); the 10 pads the one 9 by 1 (joins)
+    assert lengths[4] == [[2, 2, 2, 3], [9, 10]]
+    # no cost per batch: only the token budget cuts (the old behaviour)
+    assert lengths[10**6] == [[2, 2, 2, 3, 9, 10]]
+
+
+def test_the_keys_a_call_ran_are_kept_per_thread():
+    engine = ForwardEngine(Recorder())
+    engine([(1,), (2,), (1,)])
+    assert engine.thread_last_ran() == [(1,), (2,)]
+    engine([(2,), (3,)])
+    assert engine.thread_last_ran() == [(3,)]  # (2,) came from the cache
+    engine([])
+    assert engine.thread_last_ran() == []
+
+
 def test_lru_evicts_the_least_recently_used():
     rec = Recorder()
     engine = ForwardEngine(rec, cache_size=2)

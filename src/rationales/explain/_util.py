@@ -30,6 +30,26 @@ def forward_passes(classifier: Classifier) -> int | None:
     return None
 
 
+def masked_many(
+    classifier: Classifier, requests: list[tuple[Example, np.ndarray]], removal: str
+) -> tuple[list[np.ndarray], list[int] | None]:
+    """Masked probabilities of several examples in one call, and the forward passes each
+    request caused (None when the classifier has no engine that counts them)."""
+    counted = getattr(classifier, "predict_proba_masked_many_counted", None)
+    if callable(counted):
+        rows, passes = counted(requests, removal)
+        return list(rows), list(passes)
+    if forward_passes(classifier) is None:
+        return list(classifier.predict_proba_masked_many(requests, removal)), None
+    # An engine that counts only in total: one request at a time, counted around each.
+    rows, counts = [], []
+    for request in requests:
+        before = forward_passes(classifier)
+        rows += classifier.predict_proba_masked_many([request], removal)
+        counts.append(int(forward_passes(classifier) - before))  # type: ignore[operator]
+    return rows, counts
+
+
 def words_used(classifier: Classifier, example: Example) -> int:
     """How many leading words the model sees (never more than the example has)."""
     return max(0, min(int(classifier.n_words_used(example)), len(example.words)))

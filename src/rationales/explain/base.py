@@ -21,7 +21,7 @@ from ..errors import ModelError
 from ..models.base import Classifier, InputLike, as_examples
 from ..registry import Registry
 from ..types import Example, Explanation
-from ._util import forward_passes
+from ._util import forward_passes, masked_many
 
 EXPLAINERS: Registry[type["Explainer"]] = Registry("explainer")
 
@@ -121,6 +121,51 @@ class Explainer(ABC):
             "stochastic": cls.stochastic,
             "params": dict(cls.defaults),
         }
+
+
+class MaskExplainer(Explainer):
+    """An explainer that needs nothing but the probabilities of a fixed set of masked
+    copies of each example (occlusion, ngram).
+
+    Subclasses give ``masks`` (the keep rows of one example, plus any state ``finish``
+    needs) and ``finish`` (the Explanation from those rows' probabilities). The masks of
+    up to ``chunk`` examples go to the classifier in one ``predict_proba_masked_many``
+    call, so the engine cuts its batches across examples: short masked inputs of many
+    posts fill a batch together instead of each post's being run, and padded, alone.
+    ``info["forward_passes"]`` is each example's share of the passes run (a sequence
+    counts for the first example that asked for it).
+    """
+
+    #: examples whose masks go to the engine in one call
+    chunk: ClassVar[int] = 64
+
+    @abstractmethod
+    def masks(self, classifier: Classifier, example: Example, target: int) -> tuple[np.ndarray, Any]:
+        """The keep rows (bool, shape (n_masks, n_words)) of one example, and a state."""
+
+    @abstractmethod
+    def finish(self, classifier: Classifier, example: Example, target: int,
+               probs: np.ndarray, state: Any) -> Explanation:
+        """The explanation of one example from its rows' probabilities (same order)."""
+
+    def explain_one(self, classifier: Classifier, example: Example, target: int) -> Explanation:
+        return self.explain_batch(classifier, [example], [target])[0]
+
+    def explain_batch(
+        self, classifier: Classifier, examples: list[Example], targets: list[int]
+    ) -> list[Explanation]:
+        out: list[Explanation] = []
+        removal = self.params["removal"]
+        for start in range(0, len(examples), self.chunk):
+            exs, ts = examples[start:start + self.chunk], targets[start:start + self.chunk]
+            plans = [self.masks(classifier, ex, t) for ex, t in zip(exs, ts)]
+            rows, passes = masked_many(classifier, [(ex, keep) for ex, (keep, _) in zip(exs, plans)], removal)
+            for i, (ex, t, (_, state), probs) in enumerate(zip(exs, ts, plans, rows)):
+                exp = self.finish(classifier, ex, t, probs, state)
+                if passes is not None and "forward_passes" not in exp.info:
+                    exp.info["forward_passes"] = passes[i]
+                out.append(exp)
+        return out
 
 
 def register(cls: type[Explainer]) -> type[Explainer]:

@@ -25,9 +25,9 @@ values are kept in ``info["xmutest_scores"]``.
 Differences from the notebook, on purpose: scores are keyed by word *position* (the
 notebook keys a dict by word string, so repeated words share one score and the list it
 returns is shorter than the text); n-grams are made of the words the model sees
-(truncated words score 0); and every n-gram of an example goes to the forward engine as
-one batched request (the full text is a separate one), with n-gram ids cut from the example's own tokenisation instead of
-re-tokenising the n-gram's text.
+(truncated words score 0); and the n-grams of many examples go to the forward engine in
+one call (batched across examples), with n-gram ids cut from each example's own
+tokenisation instead of re-tokenising the n-gram's text.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import numpy as np
 from ..models.base import Classifier, check_removal
 from ..types import Example, Explanation, top_k_mask, xmutest_k
 from ._util import pad_to_words, prob_list, truncation_info, words_used
-from .base import Explainer, register
+from .base import MaskExplainer, register
 
 
 def ngram_keep_masks(n_words: int, used: int, sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +92,7 @@ def xmutest_hard_rationale(scores: Sequence[float]) -> list[int]:
 
 
 @register
-class NgramExplainer(Explainer):
+class NgramExplainer(MaskExplainer):
     """X-MuTeST: how closely each word's 1/2/3-grams alone reproduce the full prediction."""
 
     name = "ngram"
@@ -118,26 +118,30 @@ class NgramExplainer(Explainer):
         # Stored as lists so params stay JSON-serialisable.
         self.params["sizes"], self.params["weights"] = list(sizes), list(weights)
 
-    def explain_one(self, classifier: Classifier, example: Example, target: int) -> Explanation:
+    def masks(self, classifier: Classifier, example: Example, target: int) -> tuple[np.ndarray, Any]:
         n_words = len(example.words)
         used = words_used(classifier, example)
+        # Row 0 is the full text (usually a cache hit: predicting the target asked for it
+        # already), then every n-gram. The engine sorts them by length and does not pad
+        # the 1-3-word n-grams to the full text's length.
+        grams, row_sizes = ngram_keep_masks(n_words, used, self.params["sizes"])
+        return np.vstack([np.ones((1, n_words), dtype=bool), grams]), (used, grams, row_sizes)
+
+    def finish(self, classifier: Classifier, example: Example, target: int,
+               probs: np.ndarray, state: Any) -> Explanation:
+        used, keep, row_sizes = state
+        n_words = len(example.words)
         sizes = self.params["sizes"]
-        keep, row_sizes = ngram_keep_masks(n_words, used, sizes)
-        removal = self.params["removal"]
-        # The full text is its own request (usually a cache hit: predicting the target
-        # asked for it already); sent with the n-grams, the engine would pad every 1-3-word
-        # n-gram to the full text's length in one batch. All n-grams are one request.
-        full = classifier.predict_proba_masked(example, np.ones((1, n_words), dtype=bool), removal)[0]
-        grams = classifier.predict_proba_masked(example, keep, removal) if len(keep) else np.zeros((0, len(full)))
+        full, grams = probs[0], probs[1:]
         r = xmutest_values(full, grams, keep, row_sizes, dict(zip(sizes, self.params["weights"])), used)
-        scores = (r.max() - r) if used else r
+        scores = pad_to_words((r.max() - r) if used else r, n_words)
         return self.make(
             example,
-            pad_to_words(scores, n_words),
+            scores,
             target,
             probs=prob_list(full),
             xmutest_scores=[float(v) for v in r],
-            rationale=xmutest_hard_rationale(pad_to_words(scores, n_words)[:used]) + [0] * (n_words - used),
+            rationale=xmutest_hard_rationale(scores[:used]) + [0] * (n_words - used),
             n_grams=int(len(keep)),
             **truncation_info(example, used),
         )

@@ -9,11 +9,11 @@ import numpy as np
 from ..models.base import Classifier, check_removal
 from ..types import Example, Explanation
 from ._util import pad_to_words, prob_list, truncation_info, words_used
-from .base import Explainer, register
+from .base import MaskExplainer, register
 
 
 @register
-class OcclusionExplainer(Explainer):
+class OcclusionExplainer(MaskExplainer):
     """Leave-one-word-out: score = p(target | text) − p(target | text without the word)."""
 
     name = "occlusion"
@@ -23,17 +23,21 @@ class OcclusionExplainer(Explainer):
         super().__init__(**params)
         check_removal(self.params["removal"])
 
-    def explain_one(self, classifier: Classifier, example: Example, target: int) -> Explanation:
+    def masks(self, classifier: Classifier, example: Example, target: int) -> tuple[np.ndarray, Any]:
         n_words = len(example.words)
         used = words_used(classifier, example)
-        # Row 0 is the full text; row 1 + i leaves out word i. One engine request.
+        # Row 0 is the full text; row 1 + i leaves out word i.
         keep = np.ones((used + 1, n_words), dtype=bool)
         keep[np.arange(1, used + 1), np.arange(used)] = False
-        probs = classifier.predict_proba_masked(example, keep, self.params["removal"])
+        return keep, used
+
+    def finish(self, classifier: Classifier, example: Example, target: int,
+               probs: np.ndarray, state: Any) -> Explanation:
+        used = state
         scores = probs[0, target] - probs[1:, target]
         return self.make(
             example,
-            pad_to_words(scores, n_words),
+            pad_to_words(scores, len(example.words)),
             target,
             probs=prob_list(probs[0]),
             **truncation_info(example, used),

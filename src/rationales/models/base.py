@@ -136,6 +136,16 @@ class EngineClassifier(Classifier):
     def predict_proba_masked_many(
         self, requests: Sequence[tuple[Example, np.ndarray]], removal: str = "delete"
     ) -> list[np.ndarray]:
+        return self.predict_proba_masked_many_counted(requests, removal)[0]
+
+    def predict_proba_masked_many_counted(
+        self, requests: Sequence[tuple[Example, np.ndarray]], removal: str = "delete"
+    ) -> tuple[list[np.ndarray], list[int]]:
+        """``predict_proba_masked_many`` and the forward passes each request caused.
+
+        A sequence the engine ran counts for the first request that asked for it; cached
+        answers and repeats count for none, so the counts add up to the passes run.
+        """
         keys: list[Hashable] = []
         sizes: list[int] = []
         for example, keep in requests:
@@ -146,5 +156,11 @@ class EngineClassifier(Classifier):
             keys += found
             sizes.append(len(found))
         rows = self.engine(keys) if keys else np.zeros((0, self.num_labels))
+        ran = set(self.engine.thread_last_ran()) if keys else set()
         ends = np.cumsum(sizes, dtype=np.int64)
-        return [rows[end - size:end] for size, end in zip(sizes, ends)]
+        passes = []
+        for size, end in zip(sizes, ends):
+            mine = ran.intersection(keys[end - size:end])
+            passes.append(len(mine))
+            ran -= mine
+        return [rows[end - size:end] for size, end in zip(sizes, ends)], passes

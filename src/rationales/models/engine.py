@@ -6,8 +6,9 @@ ids; for tf-idf: the tuple of words). The engine
 - deduplicates the keys of one call,
 - answers what it has seen before from an LRU cache keyed by the key itself,
 - sorts the rest by length and cuts them into batches whose padded size stays within a
-  token budget (``batch_size × longest ≤ token_budget``), so short inputs are not padded
-  to long ones,
+  token budget (``batch_size × longest ≤ token_budget``), and starts a new batch where
+  growing the current one would add more padding than a batch costs
+  (``batch_overhead_tokens``), so short inputs are not padded to long ones,
 - runs each batch through ``run_batch`` under ``torch.inference_mode()`` on a
   configurable number of threads,
 
@@ -39,6 +40,12 @@ class ForwardEngine:
     ``cache_size``: how many results the LRU cache keeps (0 disables caching).
     ``no_grad``: run under ``torch.inference_mode()`` (False for non-torch models that
     do not need it; it is harmless either way).
+    ``batch_overhead_tokens``: what one more batch costs, in padded tokens' worth of
+    compute. A key that would add more padding than this to the current batch (its
+    length minus the batch's longest, times the batch's size) starts a new batch. On
+    this project's 2-core CPU a MiniLM forward costs about 14 ms a call plus 0.24 ms a
+    padded token, so a batch is worth about 60 tokens (``benchmarks/bench_engine.py``
+    measures the effect). 0 gives one batch per distinct length.
     """
 
     def __init__(
@@ -51,9 +58,12 @@ class ForwardEngine:
         cache_size: int = 200_000,
         threads: int | None = None,
         no_grad: bool = True,
+        batch_overhead_tokens: int = 64,
     ) -> None:
         if token_budget < 1 or max_batch_size < 1:
             raise ValueError("token_budget and max_batch_size must be at least 1")
+        if batch_overhead_tokens < 0:
+            raise ValueError("batch_overhead_tokens must be >= 0")
         if cache_size < 0:
             raise ValueError("cache_size must be >= 0")
         self.run_batch = run_batch
@@ -63,6 +73,7 @@ class ForwardEngine:
         self.cache_size = int(cache_size)
         self.threads = threads
         self.no_grad = no_grad
+        self.batch_overhead_tokens = int(batch_overhead_tokens)
         self._cache: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         # one caller at a time: the cache and stats are shared (a web server's threads)
         self._lock = threading.RLock()
@@ -76,6 +87,10 @@ class ForwardEngine:
         """Set every counter in ``stats`` back to zero (the cache is kept)."""
         for k in STAT_NAMES:
             self.stats[k] = 0
+
+    def thread_last_ran(self) -> list[Hashable]:
+        """The keys the current thread's latest call ran through the model (not cached)."""
+        return list(getattr(self._local, "last_ran", ()))
 
     def thread_forward_passes(self) -> int:
         """Forward passes run by calls from the current thread, since it first called."""
@@ -100,6 +115,7 @@ class ForwardEngine:
     def _run(self, keys: list[Hashable]) -> np.ndarray:
         self.stats["requests"] += len(keys)
         if not keys:
+            self._local.last_ran = []
             return np.zeros((0, 0))
         found: dict[Hashable, np.ndarray] = {}
         missing: list[Hashable] = []
@@ -111,6 +127,7 @@ class ForwardEngine:
             else:
                 missing.append(key)
         self.stats["cache_hits"] += len(keys) - len(missing)
+        self._local.last_ran = missing
         if missing:
             missing.sort(key=self.length)
             with self._context():
@@ -140,14 +157,16 @@ class ForwardEngine:
             self._cache.popitem(last=False)
 
     def _batches(self, ordered: list[Hashable]) -> Iterator[list[Hashable]]:
-        """Cut length-sorted keys into batches within the token budget."""
+        """Cut length-sorted keys into batches: within the token budget and the batch
+        size, and cut where the next key would pad the batch by more than a batch costs."""
         batch: list[Hashable] = []
         longest = 0
         for key in ordered:
             n = max(1, self.length(key))
             grown = max(longest, n)
             if batch and (grown * (len(batch) + 1) > self.token_budget
-                          or len(batch) >= self.max_batch_size):
+                          or len(batch) >= self.max_batch_size
+                          or len(batch) * (grown - longest) > self.batch_overhead_tokens):
                 yield batch
                 batch, grown = [], n
             batch.append(key)
@@ -177,5 +196,6 @@ class ForwardEngine:
 
     def describe(self) -> dict[str, Any]:
         return {"token_budget": self.token_budget, "max_batch_size": self.max_batch_size,
+                "batch_overhead_tokens": self.batch_overhead_tokens,
                 "cache_size": self.cache_size, "threads": self.threads,
                 "cached": len(self._cache), "stats": dict(self.stats)}

@@ -77,6 +77,8 @@ class TfidfClassifier(EngineClassifier):
         self.metrics = dict(metrics or {})
         self.pipeline_: Any = None
         engine_options.setdefault("no_grad", False)
+        # tf-idf has no padding: length-based batch cuts would only add calls
+        engine_options.setdefault("batch_overhead_tokens", 10**9)
         self.engine = ForwardEngine(self._run_batch, **engine_options)
 
     # -- fitting ---------------------------------------------------------------------
@@ -152,11 +154,11 @@ class TfidfClassifier(EngineClassifier):
     def masked_keys(self, example: Example, keep: np.ndarray, removal: str) -> list[tuple[str, ...]]:
         return [self.words_for(example, row, removal) for row in keep]
 
-    def predict_proba_masked_many(
+    def predict_proba_masked_many_counted(
         self, requests: Sequence[tuple[Example, np.ndarray]], removal: str = "delete"
-    ) -> list[np.ndarray]:
+    ) -> tuple[list[np.ndarray], list[int]]:
         self._check_fitted()
-        return super().predict_proba_masked_many(requests, removal)
+        return super().predict_proba_masked_many_counted(requests, removal)
 
     # -- save / load -----------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:

@@ -86,7 +86,8 @@ def check_deadline() -> None:
 # Methods through which explainers reach the model. Wrapping them gives every request a
 # place to stop when its time is up, and serialises the model: the forward engine's cache
 # and the tokenizer are not safe to use from two threads at once.
-_GUARDED = ("predict_proba", "predict_proba_masked", "predict_proba_masked_many", "encode",
+_GUARDED = ("predict_proba", "predict_proba_masked", "predict_proba_masked_many",
+            "predict_proba_masked_many_counted", "encode",
             "forward_from_embeddings", "attentions")
 
 

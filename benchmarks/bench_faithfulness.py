@@ -13,6 +13,8 @@ for all methods at once, and measure side by side in one run:
   evaluation did before it batched across examples), from the same cache state.
 
     .venv/bin/python benchmarks/bench_faithfulness.py --model models/demo-minilm --posts 200
+
+Data: $RATIONALES_DATA or ../shared/data.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ import json
 import os
 import time
 from collections import OrderedDict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -33,6 +38,9 @@ def main() -> None:
     ap.add_argument("--params", default=None, help='explainer parameters as JSON, e.g. {"lime": {"n_samples": 200}}')
     ap.add_argument("--removal", default="delete")
     args = ap.parse_args()
+    shared = ROOT.parent / "shared" / "data"
+    if "RATIONALES_DATA" not in os.environ and shared.is_dir():
+        os.environ["RATIONALES_DATA"] = str(shared)
 
     from rationales.data import load_spec
     from rationales.evaluate.faithfulness import CHUNK, faithfulness

@@ -11,13 +11,17 @@ Measured side by side in one run (numbers depend on the machine; compare the rat
 3. training throughput (examples/s) per backbone, one epoch on the same examples.
 
     OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/bench_engine.py
+
+Data: --data-dir, else $RATIONALES_DATA, else ../shared/data (synthetic sentences if none).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -75,7 +79,9 @@ def main() -> None:
     parser.add_argument("--train-examples", type=int, default=64)
     parser.add_argument("--train-backbones", default="tfidf,minilm-en,e5-multilingual")
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--data-dir", default=None)
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    parser.add_argument("--data-dir", default=os.environ.get("RATIONALES_DATA")
+                        or (str(shared) if shared.is_dir() else None))
     args = parser.parse_args()
 
     from rationales.models import load_classifier

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
-from pathlib import Path
 
 import numpy as np
+from _data import data_dir
 
 
 def _examples(n: int, data_dir: str | None):
@@ -79,9 +78,7 @@ def main() -> None:
     parser.add_argument("--train-examples", type=int, default=64)
     parser.add_argument("--train-backbones", default="tfidf,minilm-en,e5-multilingual")
     parser.add_argument("--rounds", type=int, default=6)
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    parser.add_argument("--data-dir", default=os.environ.get("RATIONALES_DATA")
-                        or (str(shared) if shared.is_dir() else None))
+    parser.add_argument("--data-dir", default=data_dir())
     args = parser.parse_args()
 
     from rationales.models import load_classifier

@@ -25,22 +25,17 @@ import argparse
 import os
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
+from _data import SHARED, data_dir
 
 GRADIENT_METHODS = {"gradient", "grad_input", "integrated_gradients", "attention"}
-
-
-def data_dir() -> Path:
-    env = os.environ.get("RATIONALES_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def load_posts(n: int):
     from rationales.data import load_spec
 
-    ds = load_spec("hatexplain:test", data_dir=data_dir())
+    ds = load_spec("hatexplain:test", data_dir=data_dir() or SHARED)
     return list(ds.examples[:n]), list(ds.label_names)
 
 

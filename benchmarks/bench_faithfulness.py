@@ -24,9 +24,8 @@ import json
 import os
 import time
 from collections import OrderedDict
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _data import data_dir
 
 
 def main() -> None:
@@ -38,9 +37,6 @@ def main() -> None:
     ap.add_argument("--params", default=None, help='explainer parameters as JSON, e.g. {"lime": {"n_samples": 200}}')
     ap.add_argument("--removal", default="delete")
     args = ap.parse_args()
-    shared = ROOT.parent / "shared" / "data"
-    if "RATIONALES_DATA" not in os.environ and shared.is_dir():
-        os.environ["RATIONALES_DATA"] = str(shared)
 
     from rationales.data import load_spec
     from rationales.evaluate.faithfulness import CHUNK, faithfulness
@@ -49,7 +45,7 @@ def main() -> None:
     from rationales.models import load_classifier
 
     clf = load_classifier(args.model)
-    ds = load_spec(args.data)
+    ds = load_spec(args.data, data_dir=data_dir())
     proto = get_protocol("hatexplain", removal=args.removal)
     posts = list(proto.select(ds))[: args.posts]
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]

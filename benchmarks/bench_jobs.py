@@ -25,11 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _data import ROOT, SHARED
+
 
 
 def data_root() -> Path:
-    for c in [os.environ.get("RATIONALES_DATA"), str(ROOT.parent / "shared" / "data")]:
+    for c in [os.environ.get("RATIONALES_DATA"), str(SHARED)]:
         if c and (Path(c) / "hatexplain").is_dir():
             return Path(c)
     sys.exit("HateXplain not found: set RATIONALES_DATA or put it at ../shared/data")

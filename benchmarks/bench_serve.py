@@ -28,7 +28,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _data import ROOT, SHARED, data_dir
+
 
 
 def free_port() -> int:
@@ -39,8 +40,7 @@ def free_port() -> int:
 
 def load_posts(n: int) -> tuple[list[list[str]], str]:
     """Distinct posts as word lists, and where they came from."""
-    data = os.environ.get("RATIONALES_DATA") or str(ROOT.parent / "shared" / "data")
-    path = Path(data) / "hatexplain" / "hatexplain_test.jsonl"
+    path = (data_dir() or SHARED) / "hatexplain" / "hatexplain_test.jsonl"
     if path.is_file():
         posts, seen = [], set()
         for line in path.read_text(encoding="utf-8").splitlines():

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
+
+from _data import data_dir
 
 
 def main() -> None:
@@ -23,9 +24,7 @@ def main() -> None:
     parser.add_argument("--losses", default="none,hatexplain,xmutest")
     parser.add_argument("--train", default="hatexplain:val")
     parser.add_argument("--eval", default="hatexplain:test")
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    parser.add_argument("--data-dir", default=os.environ.get("RATIONALES_DATA")
-                        or (str(shared) if shared.is_dir() else None),
+    parser.add_argument("--data-dir", default=data_dir(),
                         help="default: $RATIONALES_DATA, else ../shared/data")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=16)

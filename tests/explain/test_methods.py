@@ -202,3 +202,14 @@ def test_explanations_report_probs_and_forward_passes(planted):
     exp = get_explainer("occlusion").explain(planted, Example("fp", ("x", "y", "kill")), target=1)[0]
     assert exp.info["forward_passes"] == 4   # full text + 3 leave-one-out
     assert exp.info["probs"] == pytest.approx(planted.predict_proba([Example("fp", ("x", "y", "kill"))])[0].tolist())
+
+
+def test_forward_passes_with_an_engine_that_only_counts_in_total():
+    """A classifier that is not an EngineClassifier but has an engine: the examples are
+    asked one at a time and each explanation gets the passes counted around its call."""
+    clf = LinearClassifier({"a": 0.3, "b": -0.1, "c": 0.05})
+    exps = get_explainer("occlusion").explain(
+        clf, [Example("x", ("a", "b")), Example("y", ("a", "c")), Example("z", ("a", "b"))], target=1)
+    # x: (a,b), (b,), (a,); y: (a,c), (c,) (its (a,) came from x); z: all cached
+    assert [e.info["forward_passes"] for e in exps] == [3, 2, 0]
+    assert exps[1].scores == pytest.approx([0.3, 0.05])  # p drop without a, without c

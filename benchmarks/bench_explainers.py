@@ -71,7 +71,7 @@ def fresh_engine(clf):
 def bench_method(clf, method, params, examples, targets, repeat=1):
     """(explanations, best method time, forward passes, best replay time) over ``repeat``
     alternating runs; the minimum filters out time lost to other processes."""
-    from rationales.explain import get_explainer
+    from rationales.methods import get_explainer
 
     explainer = get_explainer(method, **params)
     took = engine_time = float("inf")
@@ -134,7 +134,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from rationales.cli.explain import parse_params
-    from rationales.explain import EXPLAINERS, resolve_targets
+    from rationales.methods import EXPLAINERS, resolve_targets
     from rationales.models import load_classifier
 
     methods = (args.methods.split(",") if args.methods else
@@ -149,7 +149,7 @@ def main() -> None:
           f"params {params or 'defaults'}, best of {args.repeat}\n", flush=True)
 
     # warm-up: imports (captum, sklearn) and first-call allocations stay out of the timings
-    from rationales.explain import get_explainer
+    from rationales.methods import get_explainer
     from rationales.types import Example
 
     warm = Example("warm", ("warm", "up", "text"))

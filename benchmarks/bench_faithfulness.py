@@ -39,9 +39,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from rationales.data import load_spec
-    from rationales.evaluate.faithfulness import CHUNK, faithfulness
-    from rationales.evaluate.protocols import ERASER_BINS, get_protocol, hard_rationale
-    from rationales.explain import explain
+    from rationales.evaluation.faithfulness import CHUNK, faithfulness
+    from rationales.evaluation.protocols import ERASER_BINS, get_protocol, hard_rationale
+    from rationales.methods import explain
     from rationales.models import load_classifier
 
     clf = load_classifier(args.model)

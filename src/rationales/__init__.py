@@ -29,12 +29,12 @@ _LAZY = {
     "load_classifier": ("rationales.models", "load_classifier"),
     "backbones": ("rationales.models", "backbones"),
     "train": ("rationales.models.train", "train"),
-    "explain": ("rationales.explain", "explain"),
-    "explainers": ("rationales.explain", "explainers"),
-    "evaluate": ("rationales.evaluate", "evaluate"),
-    "metrics": ("rationales.evaluate", "metrics"),
-    "protocols": ("rationales.evaluate", "protocols"),
-    "benchmark": ("rationales.evaluate.benchmark", "benchmark"),
+    "explain": ("rationales.methods", "explain"),
+    "explainers": ("rationales.methods", "explainers"),
+    "evaluate": ("rationales.evaluation", "evaluate"),
+    "metrics": ("rationales.evaluation", "metrics"),
+    "protocols": ("rationales.evaluation", "protocols"),
+    "benchmark": ("rationales.evaluation.benchmark", "benchmark"),
 }
 
 __all__ = ["Dataset", "Example", "Explanation", "MetricResult", "__version__", *_LAZY]

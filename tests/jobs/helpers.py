@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rationales.explain.base import EXPLAINERS, Explainer, register
+from rationales.methods.base import EXPLAINERS, Explainer, register
 from rationales.models.base import Classifier, as_examples
 from rationales.types import Example, Explanation
 

@@ -53,7 +53,7 @@ def test_the_converted_folder_is_a_plain_hf_model_with_the_same_answers(smol: Tr
 
 def test_llm_explainer_runs_end_to_end_on_smollm2(smol: TransformersBackend) -> None:
     """One short real generation through the prompt, parser and mapper: well-formed either way."""
-    from rationales.explain import get_explainer
+    from rationales.methods import get_explainer
     from rationales.models.base import Classifier
 
     import numpy as np

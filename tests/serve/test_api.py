@@ -46,7 +46,7 @@ def test_models_lists_ids_and_labels(client):
 
 
 def test_explainers_come_from_the_registry_with_per_model_usability(client):
-    from rationales.explain import explainers
+    from rationales.methods import explainers
 
     listed = {e["name"]: e for e in client.get("/api/explainers").json()}
     assert set(listed) == {e["name"] for e in explainers()}

@@ -62,8 +62,8 @@ def _protocol_options(protocol: str, top_k: Optional[int], removal: Optional[str
 @app.command("protocols")
 def protocols_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the evaluation protocols and every choice each one fixes."""
-    from ..evaluate import protocols
-    from ..evaluate.protocols import get_protocol
+    from ..evaluation import protocols
+    from ..evaluation.protocols import get_protocol
 
     items = protocols()
     if as_json:
@@ -77,7 +77,7 @@ def protocols_command(as_json: bool = typer.Option(False, "--json", help="Print 
 @app.command("metrics")
 def metrics_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the metrics with their family and exact definition."""
-    from ..evaluate import metrics
+    from ..evaluation import metrics
 
     items = metrics()
     if as_json:
@@ -101,8 +101,8 @@ def evaluate_command(
     all_examples: bool = typer.Option(False, "--all-examples", help="Evaluate every example the protocol selects; unexplained ones count as excluded."),
 ) -> None:
     """Evaluate saved explanations against a dataset under a protocol."""
-    from ..evaluate import evaluate
-    from ..evaluate.protocols import get_protocol
+    from ..evaluation import evaluate
+    from ..evaluation.protocols import get_protocol
     from ..models import load_classifier
     from ..report.files import _clean
     from ..report.table import print_results
@@ -151,7 +151,7 @@ def benchmark_command(
     compare: Optional[Path] = typer.Option(None, "--compare", help="An earlier run's folder or results.json: print the differences."),
 ) -> None:
     """Explain with several methods, evaluate under a protocol, print the table, write the report."""
-    from ..evaluate.benchmark import benchmark
+    from ..evaluation.benchmark import benchmark
     from ..models import load_classifier
     from ..report.table import print_run
 
@@ -162,7 +162,7 @@ def benchmark_command(
                     **_protocol_options(protocol, top_k, removal, sets))
     print_run(run)
     if compare is not None:
-        from ..evaluate.benchmark import BenchmarkRun
+        from ..evaluation.benchmark import BenchmarkRun
         from ..report.table import fmt
 
         typer.echo(f"\nCompared with {compare} (mean per-example difference on shared examples):")
@@ -186,7 +186,7 @@ def demo_command(
 ) -> None:
     """The main job: dataset statistics, train MiniLM on HateXplain (once), benchmark, report."""
     from ..data import available, dataset_stats, load_dataset
-    from ..evaluate.benchmark import benchmark
+    from ..evaluation.benchmark import benchmark
     from ..models import load_classifier
     from ..report.table import print_run
 

@@ -100,7 +100,7 @@ def explain_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ..explain import EXPLAINERS, get_explainer, resolve_targets
+    from ..methods import EXPLAINERS, get_explainer, resolve_targets
     from ..models import load_classifier
     from ..models.base import as_examples
 
@@ -162,7 +162,7 @@ def explain_command(
 
 
 def _unknown(name: str) -> str:
-    from ..explain import EXPLAINERS
+    from ..methods import EXPLAINERS
 
     try:
         EXPLAINERS.entry(name)
@@ -176,7 +176,7 @@ def explainers_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the registered explainers: name, capability flags, parameters."""
-    from ..explain import explainers
+    from ..methods import explainers
 
     entries = explainers()
     if as_json:

@@ -84,7 +84,7 @@ class MethodPlan:
 def plan_methods(methods: Sequence[str], params: dict[str, dict[str, Any]] | None, fingerprint: str,
                  target: Any, kind: str, protocol: str | None) -> list[MethodPlan]:
     """Configure each method and hash everything that changes its results."""
-    from ..explain import get_explainer
+    from ..methods import get_explainer
 
     params = dict(params or {})
     unknown = sorted(set(params) - set(methods))
@@ -161,7 +161,7 @@ def _explain_isolated(explainer: Any, classifier: Any, examples: list[Example], 
 def compute_chunk(classifier: Any, plans: Sequence[MethodPlan], task: ChunkTask, target: Any,
                   protocol: str | None, label_names: Sequence[str] | None) -> ChunkOutput:
     """Run every pending (example, method) of a chunk; evaluate too when ``protocol`` is set."""
-    from ..explain import resolve_targets
+    from ..methods import resolve_targets
 
     targets = resolve_targets(classifier, task.examples, target)
     explanations: list[dict[str, Any]] = []
@@ -176,7 +176,7 @@ def compute_chunk(classifier: Any, plans: Sequence[MethodPlan], task: ChunkTask,
         exs = [task.examples[i] for i in idx]
         got = _explain_isolated(plan.explainer, classifier, exs, [targets[i] for i in idx])
         if protocol is not None:
-            from ..evaluate import evaluate
+            from ..evaluation import evaluate
             from ..types import Dataset
 
             names = list(label_names or classifier.label_names)
@@ -529,7 +529,7 @@ def run_evaluate(model: Any, input: str | Path, methods: Sequence[str] | str, ou
 
     The summary's ``metrics`` are means of the stored per-example values; metrics whose
     value is not such a mean (pooled ``micro`` variants) are listed in
-    ``non_mean_metrics`` and should be computed with :func:`rationales.evaluate` on the
+    ``non_mean_metrics`` and should be computed with :func:`rationales.evaluation` on the
     exported explanations.
     """
     return run_job("evaluate", model, input, methods, out, protocol=protocol, **options)

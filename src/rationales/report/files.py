@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .table import markdown_table
 
 if TYPE_CHECKING:
-    from ..evaluate.benchmark import BenchmarkRun
+    from ..evaluation.benchmark import BenchmarkRun
 
 
 def _clean(value):

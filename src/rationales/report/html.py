@@ -12,7 +12,7 @@ from . import plots
 from .table import CLASSIFICATION, SHORT, fmt, legend, result_matrix
 
 if TYPE_CHECKING:
-    from ..evaluate.benchmark import BenchmarkRun
+    from ..evaluation.benchmark import BenchmarkRun
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1180px;margin:24px auto;padding:0 16px;color:#1a1a1a;background:#fff;line-height:1.45}
@@ -64,7 +64,7 @@ def _table(run: "BenchmarkRun") -> str:
 
 
 def _heatmaps(run: "BenchmarkRun") -> str:
-    from ..evaluate.protocols import hard_rationale
+    from ..evaluation.protocols import hard_rationale
 
     rule = run.protocol.get("hard", "top_k=5")
     by = {}

@@ -7,11 +7,11 @@ import math
 import textwrap
 from typing import TYPE_CHECKING, Sequence
 
-from ..evaluate import LOWER_IS_BETTER
+from ..evaluation import LOWER_IS_BETTER
 from .table import result_matrix
 
 if TYPE_CHECKING:
-    from ..evaluate.benchmark import BenchmarkRun
+    from ..evaluation.benchmark import BenchmarkRun
 
 
 def _plt():

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from ..types import MetricResult
 
 if TYPE_CHECKING:
-    from ..evaluate.benchmark import BenchmarkRun
+    from ..evaluation.benchmark import BenchmarkRun
 
 #: column order: plausibility, faithfulness, then the rest
 ORDER = ["token_f1", "token_precision", "token_recall", "iou_f1", "auprc", "comprehensiveness",

@@ -1,7 +1,7 @@
 """The JSON API: explain a post, list models, methods and datasets, page through examples.
 
-Every endpoint is a thin shell over the public functions (``rationales.explain``,
-``rationales.evaluate``); the service's own work is checking limits and shaping JSON.
+Every endpoint is a thin shell over the public functions (``rationales.methods``,
+``rationales.evaluation``); the service's own work is checking limits and shaping JSON.
 CPU-heavy work (``/api/explain``) runs in a worker pool, never on the event loop, so a
 slow request does not stop the page or the other endpoints from answering.
 """
@@ -136,7 +136,7 @@ def models(request: Request) -> list[dict[str, Any]]:
 @protected.get("/explainers")
 def explainers_endpoint(request: Request) -> list[dict[str, Any]]:
     """Every registered explainer with its flags and, per loaded model, whether it applies."""
-    from ..explain import explainers
+    from ..methods import explainers
 
     st = state_of(request)
     out = []
@@ -255,8 +255,8 @@ class _Job:
 
 def _prepare(st: ServeState, body: ExplainRequest) -> _Job:
     """Check the request against the limits and the registries before any model work."""
-    from ..evaluate.protocols import parse_hard
-    from ..explain import EXPLAINERS
+    from ..evaluation.protocols import parse_hard
+    from ..methods import EXPLAINERS
     from ..words import segment
 
     lim = st.limits
@@ -335,8 +335,8 @@ def _unknown(name: str, registry: Any) -> str:
 
 def _run_explain(job: _Job) -> dict[str, Any]:
     """The CPU-heavy part, in a worker thread: predict, explain each method, faithfulness."""
-    from ..evaluate.faithfulness import faithfulness
-    from ..explain import explain
+    from ..evaluation.faithfulness import faithfulness
+    from ..methods import explain
 
     clf, ex = job.classifier, job.example
     probs = np.asarray(clf.predict_proba([ex]))[0]
@@ -395,7 +395,7 @@ def _hard(job: _Job, exp: Explanation) -> tuple[str, list[int] | None]:
     for ``union`` the X-MuTeST union, kept in ``info["rationale"]``): a top-k cut of its
     scores would change what it says. Every other method gets the request's rule.
     """
-    from ..evaluate.protocols import hard_rationale
+    from ..evaluation.protocols import hard_rationale
 
     if exp.failed:
         return job.hard, None

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rationales.explain import get_explainer
+from rationales.methods import get_explainer
 from rationales.types import Example
 
 from .planted import PlantedClassifier

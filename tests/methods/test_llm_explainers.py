@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rationales.explain import get_explainer
-from rationales.explain.counterfactual import edit_scores
-from rationales.explain.ngram import xmutest_hard_rationale
+from rationales.methods import get_explainer
+from rationales.methods.counterfactual import edit_scores
+from rationales.methods.ngram import xmutest_hard_rationale
 from rationales.llm import LLMError, ReplayBackend
 from rationales.models.base import Classifier
 from rationales.types import Example

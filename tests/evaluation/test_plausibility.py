@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from rationales.evaluate.plausibility import auprc, iou_f1, spans, token_prf
+from rationales.evaluation.plausibility import auprc, iou_f1, spans, token_prf
 
 
 def test_spans_are_maximal_runs():

@@ -1,7 +1,7 @@
 """Explainers: which words made the classifier decide.
 
 Every module in this package that defines an explainer registers it with
-:func:`rationales.explain.base.register`; importing this package imports them all, so
+:func:`rationales.methods.base.register`; importing this package imports them all, so
 adding a method is adding a file.
 """
 
@@ -11,7 +11,6 @@ import importlib
 import pkgutil
 from typing import Any, Iterable, Sequence
 
-from .._callable import make_module_callable
 from ..models.base import Classifier, InputLike, as_examples
 from ..types import Explanation
 from .base import EXPLAINERS, Explainer, register, resolve_targets
@@ -61,5 +60,3 @@ def explain(
 
 __all__ = ["EXPLAINERS", "Explainer", "explain", "explainers", "get_explainer", "register"]
 
-
-make_module_callable(__name__, explain)

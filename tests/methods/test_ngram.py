@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rationales.explain import get_explainer
-from rationales.explain.ngram import xmutest_hard_rationale
+from rationales.methods import get_explainer
+from rationales.methods.ngram import xmutest_hard_rationale
 from rationales.models.base import Classifier, as_examples
 from rationales.models.engine import ForwardEngine
 from rationales.types import Example

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from rationales.errors import ModelError
-from rationales.explain import EXPLAINERS, get_explainer
+from rationales.methods import EXPLAINERS, get_explainer
 
 from .conformance import check_explainer
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rationales.evaluate import evaluate, metrics, protocols
-from rationales.evaluate.protocols import get_protocol, hard_rationale, xmutest_k
+from rationales.evaluation import evaluate, metrics, protocols
+from rationales.evaluation.protocols import get_protocol, hard_rationale, xmutest_k
 from rationales.types import Dataset, Example, Explanation
 
 from .fakes import LinearWords
@@ -106,9 +106,14 @@ def test_registries_list_everything():
     assert [p["name"] for p in protocols()] == ["hatexplain", "eraser", "xmutest"]
 
 
-def test_rx_evaluate_is_callable_whatever_was_imported_first():
-    import rationales as rx
-    import rationales.evaluate.benchmark  # noqa: F401 - binds the package to rx.evaluate
+def test_rx_evaluate_is_a_function_whatever_was_imported_first():
+    import inspect
 
+    import rationales as rx
+    import rationales.evaluation.benchmark
+    import rationales.methods  # noqa: F401 - subpackages no longer share a name with a function
+
+    assert inspect.isfunction(rx.evaluate) and inspect.isfunction(rx.explain)
+    assert inspect.isfunction(rx.explainers) and inspect.isfunction(rx.metrics)
     r = values(rx.evaluate(LinearWords(), EXPS, DS, "hatexplain", classification=False))
     assert r["token_f1"].value == pytest.approx((1 / 2 + 2 / 3) / 2)

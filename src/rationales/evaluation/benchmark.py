@@ -140,7 +140,7 @@ def benchmark(
     reason, so one method never sinks the run. ``out``: a folder for results.json,
     results.csv, report.md and report.html (``sample`` posts get word heat-maps).
     """
-    from ..explain import explain
+    from ..methods import explain
 
     if isinstance(methods, str):
         methods = [m.strip() for m in methods.split(",") if m.strip()]

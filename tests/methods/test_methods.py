@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from rationales.explain import get_explainer
-from rationales.explain._util import aggregate_to_words
+from rationales.methods import get_explainer
+from rationales.methods._util import aggregate_to_words
 from rationales.models.base import Classifier, as_examples
 from rationales.models.engine import ForwardEngine
 from rationales.types import Example

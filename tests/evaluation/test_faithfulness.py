@@ -2,7 +2,7 @@
 
 import pytest
 
-from rationales.evaluate.faithfulness import faithfulness
+from rationales.evaluation.faithfulness import faithfulness
 from rationales.types import Example, Explanation
 
 from .fakes import LinearWords

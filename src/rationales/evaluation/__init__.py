@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .._callable import make_module_callable
 from ..models.base import Classifier
 from ..registry import Registry
 from ..types import Dataset, Explanation, MetricResult
@@ -181,5 +180,3 @@ def _with(r: MetricResult, method: str, extra: dict[str, int], none_ids: list[st
 
 __all__ = ["METRICS", "PROTOCOLS", "Protocol", "evaluate", "get_protocol", "metrics", "protocols"]
 
-
-make_module_callable(__name__, evaluate)

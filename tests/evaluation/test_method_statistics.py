@@ -3,7 +3,7 @@ evaluate's results with hand-computed values, and only for the methods that repo
 
 import math
 
-from rationales.evaluate import evaluate
+from rationales.evaluation import evaluate
 from rationales.types import Dataset, Example, Explanation
 
 from .fakes import LinearWords

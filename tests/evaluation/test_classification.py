@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from rationales.evaluate.classification import classification_metrics
+from rationales.evaluation.classification import classification_metrics
 
 
 def test_matches_sklearn_ovr_when_every_class_is_present():

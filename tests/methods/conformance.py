@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 import pytest
 
-from rationales.explain import EXPLAINERS, get_explainer
+from rationales.methods import EXPLAINERS, get_explainer
 from rationales.models.base import Classifier
 from rationales.types import Example, Explanation
 from rationales.words import segment

@@ -40,7 +40,8 @@ def main() -> None:
 
     from rationales.data import load_spec
     from rationales.evaluation.faithfulness import CHUNK, faithfulness
-    from rationales.evaluation.protocols import ERASER_BINS, get_protocol, hard_rationale
+    from rationales.evaluation.protocols import ERASER_BINS, get_protocol
+    from rationales.rules import hard_rationale
     from rationales.methods import explain
     from rationales.models import load_classifier
 

@@ -7,6 +7,28 @@ class RationalesError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
+class ParameterError(RationalesError, ValueError, TypeError):
+    """A parameter, option or request field is wrong: unknown, out of range, badly written.
+
+    It is also a ``ValueError`` and a ``TypeError``, the built-in errors such mistakes
+    raised before, so existing ``except`` clauses still catch it.
+    """
+
+
+class InputError(RationalesError, ValueError):
+    """An input cannot be used as given: an empty or whitespace-only text, no examples."""
+
+
+class UnknownNameError(RationalesError, KeyError):
+    """A name is not in a registry (method, dataset, metric, protocol, backbone, model).
+
+    The message names the closest known name and lists them all.
+    """
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
 class DataError(RationalesError, ValueError):
     """A data file or row is malformed. The message names the file, line and field."""
 

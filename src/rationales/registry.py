@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
+
+from .errors import ParameterError, UnknownNameError
 
 T = TypeVar("T")
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
+    """``unknown KIND 'x'. Did you mean 'y'? Known: a, b, c``: the one wording of that error."""
+    known = sorted(known)
+    close = difflib.get_close_matches(str(name), known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"unknown {kind} {name!r}.{hint} Known: {', '.join(known) or 'none'}"
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,7 @@ class Registry(Generic[T]):
 
     def add(self, name: str, obj: T, description: str = "", **info: Any) -> None:
         if name in self._entries:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
+            raise ParameterError(f"{self.kind} {name!r} is already registered")
         if not description and getattr(obj, "__doc__", None):
             description = (obj.__doc__ or "").strip().splitlines()[0]
         self._entries[name] = Entry(name, obj, description, dict(info))
@@ -53,11 +63,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            close = difflib.get_close_matches(name, list(self._entries), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise KeyError(
-                f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(sorted(self._entries))}"
-            ) from None
+            raise UnknownNameError(unknown_name(self.kind, name, self._entries)) from None
 
     def get(self, name: str) -> T:
         return self.entry(name).obj

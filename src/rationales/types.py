@@ -6,10 +6,11 @@ reads them back, so results can be written to JSONL, sent over HTTP and compared
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from .rules import apply_rule, ranking, top_k_mask
 
 
 def _tuple_or_none(values: Iterable | None, cast: Callable = lambda v: v) -> tuple | None:
@@ -179,25 +180,6 @@ class Dataset:
         )
 
 
-def _order(scores: Sequence[float]) -> list[int]:
-    """Word positions by descending score; ties keep the earlier position first."""
-    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-
-
-def top_k_mask(scores: Sequence[float], k: int) -> list[int]:
-    """The k highest scores as a 0/1 mask (ties: earlier position first)."""
-    n = len(scores)
-    chosen = set(_order(scores)[: max(0, min(int(k), n))])
-    return [1 if i in chosen else 0 for i in range(n)]
-
-
-def xmutest_k(n_words: int) -> int:
-    """X-MuTeST's rationale size: one word → 1; up to 10 words → ⌊n/2⌋; more → 5."""
-    if n_words <= 1:
-        return max(0, n_words)
-    return n_words // 2 if n_words <= 10 else 5
-
-
 @dataclass(frozen=True)
 class Explanation:
     """Word-level scores for one example: higher = more responsible for ``target``.
@@ -228,30 +210,19 @@ class Explanation:
                 f"{len(self.scores)} scores for {len(self.words)} words"
             )
 
-    # -- soft scores to a hard rationale (a 0/1 mask over words) -------------------
+    # -- soft scores to a hard rationale (a 0/1 mask over words): rationales.rules ------
+    def hard(self, rule: str) -> list[int]:
+        """The hard rationale ``rule`` makes of the scores (``top_k=5``, ``xmutest``, ...;
+        see :mod:`rationales.rules`)."""
+        return apply_rule(self.scores, rule)
+
     def top_k(self, k: int) -> list[int]:
         """The k highest-scoring words (ties: earlier position first) as a 0/1 mask."""
         return top_k_mask(self.scores, k)
 
-    def xmutest_rationale(self) -> list[int]:
-        """X-MuTeST's hard rationale: the top :func:`xmutest_k` (n) words."""
-        return top_k_mask(self.scores, xmutest_k(len(self.scores)))
-
-    def top_fraction(self, fraction: float) -> list[int]:
-        """The top ``round(fraction · n)`` words (at least one for a non-empty text)."""
-        if not 0.0 <= fraction <= 1.0:
-            raise ValueError(f"fraction must be in [0, 1], got {fraction}")
-        n = len(self.scores)
-        k = max(1, int(math.floor(fraction * n + 0.5))) if n and fraction > 0 else 0
-        return self.top_k(k)
-
-    def threshold(self, value: float) -> list[int]:
-        """Words whose score is strictly above ``value``."""
-        return [1 if s > value else 0 for s in self.scores]
-
     def ranking(self) -> list[int]:
         """Word positions from most to least responsible (ties: earlier first)."""
-        return _order(self.scores)
+        return ranking(self.scores)
 
     def to_dict(self) -> dict[str, Any]:
         return {

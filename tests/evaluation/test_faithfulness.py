@@ -52,7 +52,7 @@ def test_rationale_of_all_words_has_zero_sufficiency_by_definition():
 
 def test_empty_rationale_has_zero_comprehensiveness():
     e = exp(E2, [0.0, 0.0])
-    r = by_name(faithfulness(LinearWords(), [e], None, hard=lambda e: e.threshold(0.5), hard_name="threshold=0.5")["m"])
+    r = by_name(faithfulness(LinearWords(), [e], None, hard=lambda e: e.hard("threshold=0.5"), hard_name="threshold=0.5")["m"])
     assert r["comprehensiveness"].value == 0.0
     assert r["sufficiency"].value == pytest.approx(0.6)
 

@@ -3,7 +3,8 @@
 import pytest
 
 from rationales.evaluation import evaluate, metrics, protocols
-from rationales.evaluation.protocols import get_protocol, hard_rationale, xmutest_k
+from rationales.evaluation.protocols import get_protocol
+from rationales.rules import hard_rationale, xmutest_k
 from rationales.types import Dataset, Example, Explanation
 
 from .fakes import LinearWords

@@ -17,7 +17,7 @@ import pytest
 
 from rationales.methods import get_explainer
 from rationales.methods.counterfactual import edit_scores
-from rationales.methods.ngram import xmutest_hard_rationale
+from rationales.rules import apply_rule
 from rationales.llm import LLMError, ReplayBackend
 from rationales.models.base import Classifier
 from rationales.types import Example
@@ -136,13 +136,13 @@ def test_union_is_ngram_hard_rationale_or_llm_words_with_documented_scores() -> 
     llm = ReplayBackend(lambda m: '["should go"]')
     u = get_explainer("union", llm=llm).explain(KW, Example("u", words))[0]
     g = get_explainer("ngram").explain(KW, Example("u", words))[0]
-    hard = xmutest_hard_rationale(g.scores)  # 6 words -> top 3
+    hard = _xmutest(g.scores)  # 6 words -> top 3
     assert sum(hard) == 3
     expected_union = [max(h, l) for h, l in zip(hard, [0, 0, 0, 0, 1, 1])]
     assert u.info["rationale"] == expected_union
     top = max(g.scores)
     assert u.scores == pytest.approx([r + 0.5 * s / top for r, s in zip(expected_union, g.scores)])
-    assert u.threshold(0.5) == expected_union
+    assert u.hard("threshold=0.5") == expected_union
     assert u.info["llm_rationale"] == [0, 0, 0, 0, 1, 1] and u.failed is None
 
 
@@ -151,7 +151,7 @@ def test_union_falls_back_to_ngram_when_the_llm_fails() -> None:
     u = get_explainer("union", llm=llm).explain(KW, "they are vermin")[0]
     g = get_explainer("ngram").explain(KW, "they are vermin")[0]
     assert u.failed is None and "server down" in u.info["llm_failed"]
-    assert u.info["rationale"] == xmutest_hard_rationale(g.scores)
+    assert u.info["rationale"] == _xmutest(g.scores)
 
 
 def test_counterfactual_retries_until_the_classifier_flips() -> None:
@@ -212,3 +212,7 @@ def test_counterfactual_rejects_rewrites_that_are_not_minimal() -> None:
     assert exp.info["attempts"][0]["error"] == "the edit rewrote 5 of 3 words (max_change)"
     assert "rewrote 5 of the post's 3 words" in llm.calls[1][-1]["content"]
     assert exp.info["flipped"] and exp.scores == (0, 0, 1) and exp.info["tries"] == 2
+
+
+def _xmutest(scores):
+    return apply_rule(scores, "xmutest")

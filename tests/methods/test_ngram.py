@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rationales.methods import get_explainer
-from rationales.methods.ngram import xmutest_hard_rationale
+from rationales.rules import apply_rule
 from rationales.models.base import Classifier, as_examples
 from rationales.models.engine import ForwardEngine
 from rationales.types import Example
@@ -189,11 +189,11 @@ def test_direction_planted_word_is_lowest_for_xmutest_and_highest_for_us(planted
 
 
 def test_xmutest_hard_rationale_rule():
-    assert xmutest_hard_rationale([0.3]) == [1]
-    assert xmutest_hard_rationale([0.1, 0.5, 0.2]) == [0, 1, 0]              # ⌊3/2⌋ = 1
-    assert xmutest_hard_rationale([0.1, 0.5, 0.2, 0.4]) == [0, 1, 0, 1]      # ⌊4/2⌋ = 2
-    assert sum(xmutest_hard_rationale(list(range(11)))) == 5
-    assert xmutest_hard_rationale([]) == []
+    assert _xmutest([0.3]) == [1]
+    assert _xmutest([0.1, 0.5, 0.2]) == [0, 1, 0]              # ⌊3/2⌋ = 1
+    assert _xmutest([0.1, 0.5, 0.2, 0.4]) == [0, 1, 0, 1]      # ⌊4/2⌋ = 2
+    assert sum(_xmutest(list(range(11)))) == 5
+    assert _xmutest([]) == []
 
 
 def test_truncated_words_score_zero():
@@ -206,3 +206,7 @@ def test_truncated_words_score_zero():
     assert exp.scores[4:] == (0.0, 0.0)
     assert len(exp.info["xmutest_scores"]) == 4
     assert exp.ranking()[0] == 2
+
+
+def _xmutest(scores):
+    return apply_rule(scores, "xmutest")

@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 from rationales.errors import DataError
+from rationales.jsonio import finite
 from rationales.models.tiny import tiny_classifier
-from rationales.models.train import (classification_metrics, hard_rationale,
-                                     read_machine_rationales, train)
+from rationales.evaluation.classification import classification_summary
+from rationales.models.machine_rationales import read_machine_rationales
+from rationales.models.train import train
+from rationales.rules import machine_rationale
 from rationales.types import Dataset, Example, Explanation
 
 GOOD = ["great", "lovely", "kind", "happy"]
@@ -76,28 +79,47 @@ def test_saved_model_folder_holds_config_and_metrics(runs, tmp_path):
                                runs["xmutest"].predict_proba(runs["held"]), atol=1e-6)
 
 
-def test_classification_metrics_by_hand():
+def test_training_report_metrics_by_hand():
     probs = np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3], [0.2, 0.8]])
-    m = classification_metrics(probs, [0, 1, 1, 1], ["a", "b"])
+    m = classification_summary(probs, [0, 1, 1, 1], ["a", "b"])
     # predictions 0,1,0,1: accuracy 3/4; F1(a) = 2·1·0.5/(1.5) = 2/3, F1(b) = 2·1·(2/3)/(5/3) = 0.8
     assert m["accuracy"] == 0.75
     assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
     # AUROC: positives' p(b) 0.6, 0.3, 0.8 all above the negative's 0.1 → 1.0
     assert m["auroc"] == 1.0
-    assert classification_metrics(probs[:1], [0], ["a", "b"])["auroc"] is None
+    assert classification_summary(probs[:1], [0], ["a", "b"])["auroc"] is None
+    assert m["variants"]["auroc"] == "ovr macro over a/b"
 
 
-def test_hard_rationale_rules():
+def test_training_report_equals_rationales_evaluate(tmp_path):
+    """One classification_metrics: a model's training report and `evaluate` agree, also on
+    data where a class is absent (it was a different macro-F1 label set and AUROC None)."""
+    from rationales.evaluation import evaluate
+
+    train_ds = Dataset(list(_data(12, 0)), ["neg", "pos"])
+    held = Dataset([ex for ex in _data(8, 1) if ex.label == 1], ["neg", "pos"])  # no "neg" post
+    clf = train(train_ds, backbone=tiny_classifier(["neg", "pos"], seed=0), eval_data=held, epochs=1,
+                progress=False)
+    report = clf.metrics["eval"]
+    res = {r.name: r.value for r in evaluate(clf, [], held, "hatexplain", examples="all")}
+    for name in ("accuracy", "macro_f1", "auroc"):
+        assert report[name] == finite(res[name]), name
+    assert report["auroc"] is None  # undefined with one class, as evaluate says (NaN)
+
+
+def test_machine_rationale_rules():
     def exp(n, info=None):
         return Explanation("e", [f"w{i}" for i in range(n)], list(range(n)), 0, "m", info=info or {})
 
-    assert hard_rationale(exp(1)) == [1]
-    assert hard_rationale(exp(4)) == [0, 0, 1, 1]              # top floor(4/2)
-    assert sum(hard_rationale(exp(12))) == 5 and hard_rationale(exp(12))[-5:] == [1] * 5
-    assert hard_rationale(exp(4), "top_k:1") == [0, 0, 0, 1]
-    assert hard_rationale(exp(4, {"rationale": [1, 0, 0, 0]})) == [1, 0, 0, 0]
-    with pytest.raises(ValueError, match="machine_rationale"):
-        hard_rationale(exp(4), "best:3")
+    assert machine_rationale(exp(1)) == [1]
+    assert machine_rationale(exp(4)) == [0, 0, 1, 1]              # top floor(4/2)
+    assert sum(machine_rationale(exp(12))) == 5 and machine_rationale(exp(12))[-5:] == [1] * 5
+    assert machine_rationale(exp(4), "top_k=1") == [0, 0, 0, 1]
+    with pytest.warns(DeprecationWarning, match="top_k=1"):
+        assert machine_rationale(exp(4), "top_k:1") == [0, 0, 0, 1]   # the old syntax, for one release
+    assert machine_rationale(exp(4, {"rationale": [1, 0, 0, 0]})) == [1, 0, 0, 0]
+    with pytest.raises(ValueError, match="unknown hard-rationale rule 'best:3'"):
+        machine_rationale(exp(4), "best:3")
 
 
 def test_machine_rationale_file(tmp_path):

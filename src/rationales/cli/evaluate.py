@@ -104,7 +104,7 @@ def evaluate_command(
     from ..evaluation import evaluate
     from ..evaluation.protocols import get_protocol
     from ..models import load_classifier
-    from ..report.files import _clean
+    from ..jsonio import write_json
     from ..report.table import print_results
     from ..types import Explanation
 
@@ -131,7 +131,7 @@ def evaluate_command(
     results = evaluate(clf, exps, ds, proto)
     print_results(results, proto.describe(ds))
     if out:
-        out.write_text(json.dumps(_clean([r.to_dict() for r in results]), indent=1), encoding="utf-8")
+        write_json(out, [r.to_dict() for r in results])
         typer.echo(f"results: {out}")
 
 

@@ -15,7 +15,8 @@ from ..types import Dataset, Explanation, MetricResult
 from .classification import classify
 from .faithfulness import faithfulness
 from .plausibility import auprc, iou_f1, token_prf
-from .protocols import PROTOCOLS, Protocol, get_protocol, hard_rationale
+from ..rules import hard_rationale
+from .protocols import PROTOCOLS, Protocol, get_protocol
 
 #: name → (family, what it measures). The definitions live in the functions' docstrings.
 METRICS: Registry[str] = Registry("metric")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from ..jsonio import finite
 from ..models.base import Classifier
 from ..types import Dataset, MetricResult
 
@@ -58,6 +59,19 @@ def classification_metrics(
         excluded={} if len(used) == proba.shape[1] else {"classes_without_positives_or_negatives": proba.shape[1] - len(used)},
     )
     return [acc, f1, auroc]
+
+
+def classification_summary(
+    proba: np.ndarray, y_true: Sequence[int], label_names: Sequence[str], context: str = ""
+) -> dict[str, Any]:
+    """:func:`classification_metrics` as one plain dict (what a training report stores):
+    ``n``, ``accuracy``, ``macro_f1``, ``auroc`` (None where undefined) and ``variants``."""
+    ids = [str(i) for i in range(len(y_true))]
+    results = classification_metrics(ids, y_true, proba, label_names, context)
+    out: dict[str, Any] = {"n": len(ids)}
+    out.update({r.name: finite(r.value) for r in results})
+    out["variants"] = {r.name: r.variant for r in results}
+    return out
 
 
 def classify(classifier: Classifier, dataset: Dataset, proto: "Protocol", selected: Dataset) -> list[MetricResult]:

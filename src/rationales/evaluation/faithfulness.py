@@ -125,7 +125,7 @@ def faithfulness(
             only = plan.add(r)
             bins = []
             for b in aopc_bins or ():
-                rb = [bool(v) for v in e.top_fraction(b)]
+                rb = [bool(v) for v in e.hard(f"top_fraction={b}")]
                 bins.append((plan.add([not v for v in rb]), plan.add(rb)))
             todo.append((e, r, without, only, bins))
         if not todo:

@@ -8,13 +8,13 @@ fully resolved protocol so a number is never read under the wrong definition.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Sequence
 
 from ..models.base import check_removal
 from ..registry import Registry
-from ..types import Dataset, Example, Explanation, xmutest_k  # noqa: F401 - xmutest_k re-exported
+from ..rules import normalise_rule
+from ..types import Dataset, Example
 
 #: ERASER's AOPC bins: fractions of the words removed/kept.
 ERASER_BINS = (0.01, 0.05, 0.1, 0.2, 0.5)
@@ -35,7 +35,8 @@ class Protocol:
       ``"dataset"`` (the rationale as loaded).
     - ``hard``: ``"top_k=5"``, ``"top_fraction=0.3"``, ``"top_fraction=mean_gold"`` (the
       dataset's mean gold rationale fraction, ERASER), ``"threshold=0.0"``, or ``"xmutest"``
-      (one word → it; ≤ 10 words → top ⌊n/2⌋; more → top 5).
+      (one word → it; ≤ 10 words → top ⌊n/2⌋; more → top 5): the rules of
+      :mod:`rationales.rules`, in their one syntax.
     - ``removal``: ``"delete"`` or ``"mask"``; ``token_average``: ``"instance_macro"`` or
       ``"micro"``; ``iou_threshold``, ``iou_average`` (``macro``/``micro``),
       ``iou_pred_spans`` (``contiguous``/``tokens``); ``aopc``: also compute AOPC over
@@ -60,7 +61,7 @@ class Protocol:
 
     def __post_init__(self) -> None:
         check_removal(self.removal)
-        parse_hard(self.hard)
+        object.__setattr__(self, "hard", normalise_rule(self.hard))
         if self.gold not in ("union", "majority", "dataset"):
             raise ValueError(f"gold must be 'union', 'majority' or 'dataset', got {self.gold!r}")
         if self.token_average not in ("instance_macro", "micro"):
@@ -186,44 +187,6 @@ def _cast(key: str, value: Any, current: Any) -> Any:
     if isinstance(current, tuple):
         return tuple(float(v) for v in value.replace("/", ",").split(",") if v.strip())
     return value
-
-
-# -- soft scores → hard rationale -----------------------------------------------------
-def parse_hard(rule: str) -> tuple[str, float | None]:
-    """Split a hard-rationale rule into (kind, value) and check it."""
-    kind, _, raw = rule.partition("=")
-    kind = kind.strip()
-    if kind == "xmutest" and not raw:
-        return kind, None
-    if kind == "top_fraction" and raw == "mean_gold":
-        return kind, None
-    if kind in ("top_k", "top_fraction", "threshold") and raw:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = None
-        if value is not None and (kind != "top_k" or value == int(value)) and not math.isnan(value):
-            if kind == "top_fraction" and not 0 <= value <= 1:
-                raise ValueError(f"hard rationale {rule!r}: the fraction must be in [0, 1]")
-            return kind, value
-    raise ValueError(
-        f"unknown hard-rationale rule {rule!r}; use top_k=K, top_fraction=F, "
-        f"top_fraction=mean_gold, threshold=T or xmutest"
-    )
-
-
-def hard_rationale(explanation: Explanation, rule: str) -> list[int]:
-    """The 0/1 hard rationale an explanation's scores give under ``rule`` (ties: earlier word first)."""
-    kind, value = parse_hard(rule)
-    if kind == "top_k":
-        return explanation.top_k(int(value))  # type: ignore[arg-type]
-    if kind == "top_fraction":
-        if value is None:
-            raise ValueError("top_fraction=mean_gold must be resolved against a dataset first (Protocol.resolve)")
-        return explanation.top_fraction(value)
-    if kind == "threshold":
-        return explanation.threshold(value)  # type: ignore[arg-type]
-    return explanation.xmutest_rationale()
 
 
 # -- the presets -----------------------------------------------------------------------

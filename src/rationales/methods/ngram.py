@@ -37,7 +37,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..models.base import Classifier, check_removal
-from ..types import Example, Explanation, top_k_mask, xmutest_k
+from ..rules import apply_rule
+from ..types import Example, Explanation
 from ._util import pad_to_words, prob_list, truncation_info, words_used
 from .base import MaskExplainer, register
 
@@ -79,16 +80,6 @@ def xmutest_values(
     r = np.divide(total, count, out=np.zeros(used), where=count > 0)
     s = r.sum()
     return r / s if s > 0 else r
-
-
-def xmutest_hard_rationale(scores: Sequence[float]) -> list[int]:
-    """X-MuTeST's hard-rationale rule on our scores (higher = more responsible).
-
-    One word → that word; up to 10 words → the top ⌊n/2⌋; more than 10 → the top 5.
-    On ``ngram``'s scores this selects exactly the words X-MuTeST's
-    ``scores_to_rationales`` picks (its lowest values).
-    """
-    return top_k_mask(scores, xmutest_k(len(scores)))
 
 
 @register
@@ -141,7 +132,7 @@ class NgramExplainer(MaskExplainer):
             target,
             probs=prob_list(full),
             xmutest_scores=[float(v) for v in r],
-            rationale=xmutest_hard_rationale(scores[:used]) + [0] * (n_words - used),
+            rationale=apply_rule(scores[:used], "xmutest") + [0] * (n_words - used),
             n_grams=int(len(keep)),
             **truncation_info(example, used),
         )

@@ -27,7 +27,8 @@ from ..models.base import Classifier
 from ..types import Example, Explanation
 from .base import register
 from .llm import LLMExplainer, LLMMethod
-from .ngram import NgramExplainer, xmutest_hard_rationale
+from ..rules import apply_rule
+from .ngram import NgramExplainer
 
 
 @register
@@ -54,7 +55,7 @@ class UnionExplainer(LLMMethod):
         out = []
         for ex, t, g, l in zip(examples, targets, ngram, llm):
             n_scores = np.asarray(g.scores, dtype=np.float64)
-            hard_ngram = np.asarray(g.info.get("rationale") or xmutest_hard_rationale(g.scores))
+            hard_ngram = np.asarray(g.info.get("rationale") or apply_rule(g.scores, "xmutest"))
             hard_llm = np.asarray(l.info.get("rationale") or [0] * len(ex.words)) if l.failed is None \
                 else np.zeros(len(ex.words), dtype=int)
             union = np.maximum(hard_ngram, hard_llm).astype(int)

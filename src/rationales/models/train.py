@@ -10,17 +10,15 @@
 
 Stage 2 (X-MuTeST): ``rationales_from="explanations.jsonl"`` replaces each training
 example's rationale by a machine rationale read from a JSONL of
-``Explanation.to_dict()`` lines (what the explainers write). The hard rationale is
-``info["rationale"]`` when the line has one, else it is derived from the scores by
-``machine_rationale``: ``"xmutest"`` (a one-word text → that word; ≤ 10 words → the top
-⌊n/2⌋; > 10 → the top 5), ``"top_k:K"``, ``"top_fraction:F"`` or ``"threshold:T"``.
+``Explanation.to_dict()`` lines (what the explainers write); see
+:mod:`rationales.models.machine_rationales`. ``machine_rationale`` is a rule of
+:mod:`rationales.rules` (``xmutest``, ``top_k=K``, ``top_fraction=F``, ``threshold=T``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import math
 import random
 import time
@@ -29,116 +27,13 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import DataError, ModelError
-from ..types import Dataset, Example, Explanation
+from ..errors import ModelError
+from ..types import Dataset, Example
+from ..progress import Progress
 from .base import Classifier
+from .machine_rationales import read_machine_rationales
 
 RATIONALE_LOSSES = (None, "hatexplain", "xmutest")
-
-
-# -- classification metrics ---------------------------------------------------------
-def classification_metrics(probs: np.ndarray, labels: Sequence[int], label_names: Sequence[str]) -> dict[str, Any]:
-    """Accuracy, macro-F1 and AUROC (one-vs-rest macro for more than two classes)."""
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
-
-    y = np.asarray(labels, dtype=int)
-    pred = probs.argmax(1)
-    n = len(label_names)
-    out: dict[str, Any] = {
-        "n": int(len(y)),
-        "accuracy": float(accuracy_score(y, pred)),
-        "macro_f1": float(f1_score(y, pred, average="macro", labels=list(range(n)), zero_division=0)),
-    }
-    present = sorted(set(y.tolist()))
-    if len(present) < 2:
-        out["auroc"] = None
-        out["auroc_note"] = f"undefined: only label(s) {present} present"
-    elif n == 2:
-        out["auroc"] = float(roc_auc_score(y, probs[:, 1]))
-    elif len(present) < n:
-        out["auroc"] = None
-        out["auroc_note"] = f"undefined one-vs-rest: labels {sorted(set(range(n)) - set(present))} absent"
-    else:
-        out["auroc"] = float(roc_auc_score(y, probs, multi_class="ovr", average="macro",
-                                           labels=list(range(n))))
-    out["variant"] = "auroc: " + ("binary" if n == 2 else "one-vs-rest, macro")
-    return out
-
-
-# -- machine rationales (stage 2) ------------------------------------------------------
-def xmutest_hard_rationale(exp: Explanation) -> list[int]:
-    """X-MuTeST's rule: one word → it; ≤ 10 words → top ⌊n/2⌋; more → top 5."""
-    return exp.xmutest_rationale()
-
-
-def hard_rationale(exp: Explanation, rule: str = "xmutest") -> list[int]:
-    """A 0/1 word mask from an explanation: ``info["rationale"]`` or ``rule`` on scores."""
-    given = exp.info.get("rationale")
-    if given is not None:
-        return [int(bool(v)) for v in given]
-    if rule == "xmutest":
-        return xmutest_hard_rationale(exp)
-    kind, _, value = rule.partition(":")
-    try:
-        if kind == "top_k":
-            return exp.top_k(int(value))
-        if kind == "top_fraction":
-            return exp.top_fraction(float(value))
-        if kind == "threshold":
-            return exp.threshold(float(value))
-    except ValueError:
-        pass
-    raise ValueError(
-        f"machine_rationale must be 'xmutest', 'top_k:K', 'top_fraction:F' or 'threshold:T'; got {rule!r}"
-    )
-
-
-def read_machine_rationales(path: str | Path, examples: Sequence[Example],
-                            rule: str = "xmutest") -> tuple[list[Example], dict[str, Any]]:
-    """Examples with their rationale replaced by the machine rationale from ``path``.
-
-    Every line must be an explanation of a training example with the same words.
-    Training examples without a (non-failed) explanation get no rationale.
-    """
-    by_id = {ex.id: ex for ex in examples}
-    found: dict[str, list[int]] = {}
-    failed = 0
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"file not found: {path}", path=str(path))
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                exp = Explanation.from_dict(json.loads(line))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise DataError(f"not an explanation ({exc})", path=str(path), line=line_no) from exc
-            ex = by_id.get(exp.example_id)
-            if ex is None:
-                raise DataError(
-                    f"example id {exp.example_id!r} is not in the training data; explain the "
-                    f"same examples you train on", path=str(path), line=line_no, field="example_id")
-            if tuple(exp.words) != tuple(ex.words):
-                raise DataError(
-                    f"example {exp.example_id!r}: the explanation's {len(exp.words)} words differ "
-                    f"from the training example's {len(ex.words)} words", path=str(path),
-                    line=line_no, field="words")
-            if exp.example_id in found:
-                raise DataError(
-                    f"a second explanation of example {exp.example_id!r} (method {exp.method}); "
-                    f"give one method's explanations", path=str(path), line=line_no)
-            if exp.failed:
-                failed += 1
-                continue
-            mask = hard_rationale(exp, rule)
-            if len(mask) != len(ex.words):
-                raise DataError(f"rationale has {len(mask)} values for {len(ex.words)} words",
-                                path=str(path), line=line_no, field="info.rationale")
-            found[exp.example_id] = mask
-    out = [Example(ex.id, ex.words, ex.label, found.get(ex.id), ex.lang, ex.meta) for ex in examples]
-    return out, {"file": str(path), "rule": rule, "with_rationale": len(found),
-                 "failed_skipped": failed, "without": len(examples) - len(found)}
 
 
 # -- training --------------------------------------------------------------------------
@@ -258,9 +153,13 @@ def _initial_classifier(backbone: str | Classifier, names: list[str], seed: int,
 
 
 def _evaluate(clf: Classifier, ds: Dataset) -> dict[str, Any]:
+    """The same accuracy / macro-F1 / AUROC as ``rationales evaluate`` reports."""
+    from ..evaluation.classification import classification_summary
+
     labelled = [ex for ex in ds if ex.label is not None]
     probs = clf.predict_proba(labelled)
-    return classification_metrics(probs, [ex.label for ex in labelled], clf.label_names)
+    return classification_summary(probs, [int(ex.label) for ex in labelled], clf.label_names,
+                                  f"on={ds.full_name} ({len(labelled)} labelled)")
 
 
 def _batch(clf: Any, examples: Sequence[Example]) -> dict[str, Any]:
@@ -313,7 +212,7 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
     best: tuple[float, int, dict[str, Any]] | None = None
     best_metrics: dict[str, Any] | None = None
     start = time.perf_counter()
-    bar = _Progress(total, enabled=progress)
+    bar = Progress(total, "training", enabled=progress)
     try:
         with eager_attention(model) if kind else contextlib.nullcontext():
             for epoch in range(1, config["epochs"] + 1):
@@ -339,7 +238,7 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
                     optimizer.step()
                     scheduler.step()
                     losses.append(float(loss.detach()))
-                    bar.step(f"epoch {epoch} loss {np.mean(losses[-20:]):.4f}")
+                    bar.advance(note=f"epoch {epoch} loss {np.mean(losses[-20:]):.4f}")
                 model.eval()
                 clf.engine.clear_cache()
                 record: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses)),
@@ -347,13 +246,13 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
                 if eval_ds is not None:
                     metrics = _evaluate(clf, eval_ds)
                     record["eval"] = metrics
-                    bar.note(f"epoch {epoch}: loss {record['train_loss']:.4f}  accuracy "
+                    bar.print(f"epoch {epoch}: loss {record['train_loss']:.4f}  accuracy "
                              f"{metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}")
                     if best is None or metrics["macro_f1"] > best[0]:
                         best = (metrics["macro_f1"], epoch, copy.deepcopy(model.state_dict()))
                         best_metrics = metrics
                 else:
-                    bar.note(f"epoch {epoch}: loss {record['train_loss']:.4f}")
+                    bar.print(f"epoch {epoch}: loss {record['train_loss']:.4f}")
                 history.append(record)
     finally:
         bar.close()
@@ -368,36 +267,3 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
     clf.metrics = {"eval": best_metrics, "best_epoch": config["best_epoch"],
                    "history": [{k: v for k, v in h.items() if k != "losses"} for h in history]}
     clf.history = history
-
-
-class _Progress:
-    """A rich progress bar with the running loss (or nothing when disabled)."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.progress = None
-        self.total, self.done = total, 0
-        if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeRemainingColumn(), transient=False)
-            self.progress.start()
-            self.task = self.progress.add_task("training", total=total)
-
-    def step(self, description: str) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, advance=1, description=description)
-            # Not a terminal (a log, `make demo | tee`): rich draws nothing, so say where
-            # training is every 5 % instead of staying silent for minutes.
-            if not self.progress.console.is_terminal:
-                self.done += 1
-                if self.done % max(1, self.total // 20) == 0 or self.done == self.total:
-                    self.progress.console.print(f"{description}  step {self.done}/{self.total}")
-
-    def note(self, text: str) -> None:
-        if self.progress is not None:
-            self.progress.console.print(text)
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()

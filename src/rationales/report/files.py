@@ -8,26 +8,15 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..jsonio import write_json as write_json_file
 from .table import markdown_table
 
 if TYPE_CHECKING:
     from ..evaluation.benchmark import BenchmarkRun
 
 
-def _clean(value):
-    # JSON has no NaN: write null so every reader accepts the file
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
 def write_json(run: "BenchmarkRun", path: Path) -> Path:
-    path.write_text(json.dumps(_clean(run.to_dict()), ensure_ascii=False, indent=1), encoding="utf-8")
-    return path
+    return write_json_file(path, run.to_dict())
 
 
 def write_csv(run: "BenchmarkRun", path: Path) -> Path:

@@ -64,7 +64,7 @@ def _table(run: "BenchmarkRun") -> str:
 
 
 def _heatmaps(run: "BenchmarkRun") -> str:
-    from ..evaluation.protocols import hard_rationale
+    from ..rules import hard_rationale
 
     rule = run.protocol.get("hard", "top_k=5")
     by = {}

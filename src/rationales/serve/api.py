@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,8 @@ from pydantic import BaseModel, Field
 
 from .. import __version__
 from ..errors import RationalesError
+from ..jsonio import finite, json_safe
+from ..registry import unknown_name
 from ..models.base import Classifier
 from ..types import Dataset, Example, Explanation
 from .limits import DeadlineExceeded, LimitExceeded, Limits, guard_llm, run_with_deadline
@@ -143,7 +144,7 @@ def explainers_endpoint(request: Request) -> list[dict[str, Any]]:
     for entry in explainers():
         usable = {m: (not entry.get("needs_gradients")) or bool(c.differentiable)
                   for m, c in st.models.items()}
-        out.append({**_json_safe(entry), "usable_with": usable})
+        out.append({**json_safe(entry), "usable_with": usable})
     return out
 
 
@@ -158,7 +159,7 @@ def datasets_endpoint(request: Request) -> dict[str, Any]:
         loaded.append({"name": name, "size": len(ds), "label_names": list(ds.label_names),
                        "label_counts": ds.label_counts(),
                        "with_rationale": sum(1 for ex in ds if ex.rationale is not None)})
-    return {"loaded": loaded, "registered": _json_safe(registered())}
+    return {"loaded": loaded, "registered": json_safe(registered())}
 
 
 @protected.get("/examples")
@@ -255,7 +256,7 @@ class _Job:
 
 def _prepare(st: ServeState, body: ExplainRequest) -> _Job:
     """Check the request against the limits and the registries before any model work."""
-    from ..evaluation.protocols import parse_hard
+    from ..rules import parse_rule
     from ..methods import EXPLAINERS
     from ..words import segment
 
@@ -290,7 +291,7 @@ def _prepare(st: ServeState, body: ExplainRequest) -> _Job:
     flags: dict[str, dict[str, Any]] = {}
     for m in methods:
         if m not in EXPLAINERS:
-            raise HTTPException(422, _unknown(m, EXPLAINERS))
+            raise HTTPException(422, unknown_name("method", m, EXPLAINERS.names()))
         info = EXPLAINERS.entry(m).info
         flags[m] = dict(info)
         if info.get("needs_gradients") and not clf.differentiable:
@@ -315,7 +316,7 @@ def _prepare(st: ServeState, body: ExplainRequest) -> _Job:
     if isinstance(target, int) and not 0 <= target < len(clf.label_names):
         raise HTTPException(422, f"target {target} out of range for labels {clf.label_names}")
     try:
-        parse_hard(body.hard)
+        parse_rule(body.hard)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     if body.hard.startswith("top_fraction=mean_gold"):
@@ -323,14 +324,6 @@ def _prepare(st: ServeState, body: ExplainRequest) -> _Job:
     example = Example(id="post", words=tuple(words))
     return _Job(st, clf, model_id, example, methods, target, dict(body.params), body.hard,
                 body.removal, body.faithfulness, flags)
-
-
-def _unknown(name: str, registry: Any) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, registry.names(), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"unknown method {name!r}.{hint} Known: {', '.join(sorted(registry.names()))}"
 
 
 def _run_explain(job: _Job) -> dict[str, Any]:
@@ -360,12 +353,12 @@ def _run_explain(job: _Job) -> dict[str, Any]:
             rows.append({"method": m, "error": str(exc), "scores": None, "rationale": None})
             continue
         hard_rule, hard = _hard(job, exp)
-        rows.append({"method": m, "scores": [_finite(s) for s in exp.scores], "rationale": hard,
+        rows.append({"method": m, "scores": [finite(s) for s in exp.scores], "rationale": hard,
                      "hard": hard_rule, "failed": exp.failed, "target": exp.target,
                      "needs_llm": bool(job.flags[m].get("needs_llm")),
                      # the LLM's own words inside a combined method (union), for marking
-                     "llm_words": _json_safe(exp.info.get("llm_rationale", hard if m == "llm" else None)),
-                     "params": _json_safe(exp.params), "info": _json_safe(exp.info),
+                     "llm_words": json_safe(exp.info.get("llm_rationale", hard if m == "llm" else None)),
+                     "params": json_safe(exp.params), "info": json_safe(exp.info),
                      "seconds": round(time.perf_counter() - started, 4)})
         if not exp.failed:
             done.append((exp, hard_rule, hard))
@@ -373,7 +366,7 @@ def _run_explain(job: _Job) -> dict[str, Any]:
         for exp, rule, hard in done:
             res = faithfulness(clf, [exp], {ex.id: ex}, hard=lambda e, h=hard: h,
                                hard_name=rule, removal=job.removal, tau_loo=False)
-            figures = {r.name: {"value": _finite(r.per_example.get(ex.id)), "variant": r.variant}
+            figures = {r.name: {"value": finite(r.per_example.get(ex.id)), "variant": r.variant}
                        for r in res[exp.method]}
             next(r for r in rows if r["method"] == exp.method)["faithfulness"] = figures
     return {
@@ -395,49 +388,21 @@ def _hard(job: _Job, exp: Explanation) -> tuple[str, list[int] | None]:
     for ``union`` the X-MuTeST union, kept in ``info["rationale"]``): a top-k cut of its
     scores would change what it says. Every other method gets the request's rule.
     """
-    from ..evaluation.protocols import hard_rationale
+    from ..rules import hard_rationale, own_rationale
 
     if exp.failed:
         return job.hard, None
     if job.flags[exp.method].get("needs_llm"):
-        own = exp.info.get("rationale")
-        if isinstance(own, (list, tuple)) and len(own) == len(exp.words):
-            return f"{exp.method}'s own", [int(bool(v)) for v in own]
-        return "threshold=0", [int(v) for v in hard_rationale(exp, "threshold=0")]
-    return job.hard, [int(v) for v in hard_rationale(exp, job.hard)]
+        own = own_rationale(exp)
+        if own is not None:
+            return f"{exp.method}'s own", own
+        return "threshold=0", hard_rationale(exp, "threshold=0")
+    return job.hard, hard_rationale(exp, job.hard)
 
 
 # -- shaping values as JSON --------------------------------------------------------------
-def _finite(v: Any) -> float | None:
-    if v is None:
-        return None
-    v = float(v)
-    return v if math.isfinite(v) else None
-
-
-def _json_safe(value: Any) -> Any:
-    """Plain JSON values: numpy numbers and arrays become floats/lists, NaN becomes None."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return _finite(value)
-    if value is None or isinstance(value, str):
-        return value
-    if hasattr(value, "to_dict"):
-        return _json_safe(value.to_dict())
-    return str(value)
-
-
 def _example_json(ex: Example, label_names: list[str]) -> dict[str, Any]:
-    d = _json_safe(ex.to_dict())
+    d = json_safe(ex.to_dict())
     d["label_name"] = label_names[ex.label] if ex.label is not None and 0 <= ex.label < len(label_names) else None
     return d
 

@@ -170,6 +170,6 @@ class _Wrapped:
 
 
 def _plain(errors: Any) -> Any:
-    from .api import _json_safe
+    from ..jsonio import json_safe
 
-    return _json_safe([{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors])
+    return json_safe([{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors])

@@ -1,0 +1,67 @@
+"""Stage-2 training data: machine rationales read from an explanation JSONL.
+
+Each line is an ``Explanation.to_dict()`` (what ``rationales explain --out`` and corpus
+jobs write). A line's hard rationale is the method's own (``info["rationale"]``: the
+X-MuTeST union, the words an LLM named) when it gives one, else ``rule`` applied to its
+scores (:func:`rationales.rules.machine_rationale`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import DataError
+from ..rules import machine_rationale, parse_rule
+from ..types import Example, Explanation
+
+
+def read_machine_rationales(path: str | Path, examples: Sequence[Example],
+                            rule: str = "xmutest") -> tuple[list[Example], dict[str, Any]]:
+    """Examples with their rationale replaced by the machine rationale from ``path``.
+
+    Every line must be an explanation of a training example with the same words.
+    Training examples without a (non-failed) explanation get no rationale.
+    """
+    parse_rule(rule)  # a bad rule fails before the file is read
+    by_id = {ex.id: ex for ex in examples}
+    found: dict[str, list[int]] = {}
+    failed = 0
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"file not found: {path}", path=str(path))
+    with open(path, encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                exp = Explanation.from_dict(json.loads(line))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise DataError(f"not an explanation ({exc})", path=str(path), line=line_no) from exc
+            ex = by_id.get(exp.example_id)
+            if ex is None:
+                raise DataError(
+                    f"example id {exp.example_id!r} is not in the training data; explain the "
+                    f"same examples you train on", path=str(path), line=line_no, field="example_id")
+            if tuple(exp.words) != tuple(ex.words):
+                raise DataError(
+                    f"example {exp.example_id!r}: the explanation's {len(exp.words)} words differ "
+                    f"from the training example's {len(ex.words)} words", path=str(path),
+                    line=line_no, field="words")
+            if exp.example_id in found:
+                raise DataError(
+                    f"a second explanation of example {exp.example_id!r} (method {exp.method}); "
+                    f"give one method's explanations", path=str(path), line=line_no)
+            if exp.failed:
+                failed += 1
+                continue
+            given = exp.info.get("rationale")
+            mask = machine_rationale(exp, rule)
+            if given is not None and len(given) != len(ex.words):
+                raise DataError(f"rationale has {len(given)} values for {len(ex.words)} words",
+                                path=str(path), line=line_no, field="info.rationale")
+            found[exp.example_id] = mask
+    out = [Example(ex.id, ex.words, ex.label, found.get(ex.id), ex.lang, ex.meta) for ex in examples]
+    return out, {"file": str(path), "rule": rule, "with_rationale": len(found),
+                 "failed_skipped": failed, "without": len(examples) - len(found)}

@@ -13,10 +13,13 @@ from typing import Any, Iterable, Sequence
 
 from ..models.base import Classifier, InputLike, as_examples
 from ..types import Explanation
-from .base import EXPLAINERS, Explainer, register, resolve_targets
+from ..errors import ParameterError
+from ..progress import ProgressLike, progress_from
+from .base import EXPLAINERS, Explainer, register
+from .request import check_examples, check_request, resolve_targets
 
 for _mod in pkgutil.iter_modules(__path__):
-    if _mod.name != "base" and not _mod.name.startswith("_"):
+    if _mod.name not in ("base", "request") and not _mod.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod.name}")
 
 
@@ -37,26 +40,40 @@ def explain(
     target: int | str | Sequence[int | str] | None = None,
     *,
     params: dict[str, dict[str, Any]] | None = None,
+    progress: ProgressLike = None,
+    chunk: int = 64,
 ) -> list[Explanation]:
     """Explain texts, word lists, Examples or a Dataset with one or more methods.
 
-    ``params`` maps a method name to its keyword parameters, e.g.
-    ``{"lime": {"n_samples": 500, "seed": 1}}``. Returns the explanations ordered
-    example by example, and within an example in the order of ``methods``.
+    ``methods``: names (or ``"ngram,occlusion"``). ``params`` maps a method name to its
+    keyword parameters, e.g. ``{"lime": {"n_samples": 500, "seed": 1}}``. ``target``: a
+    label id or name for every example, one per example, or None (each example's
+    predicted label). ``progress``: True for a bar on stderr, or a callable
+    ``progress(done, total)`` counting examples × methods. Examples go to each
+    explainer ``chunk`` at a time, so methods that batch across examples (ngram,
+    occlusion) fill the engine's batches with several posts.
+
+    Everything is checked before any model work (:func:`~rationales.methods.request.check_request`).
+    Returns the explanations ordered example by example, and within an example in the
+    order of ``methods``.
     """
-    if isinstance(methods, str):
-        methods = [m.strip() for m in methods.split(",") if m.strip()]
-    params = dict(params or {})
-    unknown = sorted(set(params) - set(methods))
-    if unknown:
-        raise ValueError(f"params given for method(s) {unknown} that were not asked for: {list(methods)}")
+    request = check_request(classifier, methods, params, target)
     examples = as_examples(inputs)
-    targets = resolve_targets(classifier, examples, target)
-    per_method = [
-        get_explainer(m, **params.get(m, {})).explain(classifier, examples, targets) for m in methods
-    ]
-    return [per_method[j][i] for i in range(len(examples)) for j in range(len(methods))]
+    check_examples(examples)
+    if chunk < 1:
+        raise ParameterError(f"chunk must be at least 1, got {chunk}")
+    targets = resolve_targets(classifier, examples, request.target)
+    per_method: list[list[Explanation]] = [[] for _ in request.methods]
+    total = len(examples) * len(request.methods)
+    with progress_from(progress, total, "explaining", unit="expl") as bar:
+        for start in range(0, len(examples), chunk):
+            exs, ts = examples[start:start + chunk], targets[start:start + chunk]
+            for j, explainer in enumerate(request.explainers):
+                per_method[j] += explainer.explain_batch(classifier, exs, ts)
+                bar.advance(len(exs), note=explainer.name)
+    return [per_method[j][i] for i in range(len(examples)) for j in range(len(request.methods))]
 
 
-__all__ = ["EXPLAINERS", "Explainer", "explain", "explainers", "get_explainer", "register"]
+__all__ = ["EXPLAINERS", "Explainer", "check_request", "explain", "explainers", "get_explainer", "register",
+           "resolve_targets"]
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ParameterError
 from ..models.base import Classifier, InputLike, as_examples
 from ..registry import Registry
 from ..types import Example, Explanation
@@ -42,7 +42,7 @@ class Explainer(ABC):
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
-            raise TypeError(
+            raise ParameterError(
                 f"explainer {self.name!r} got unknown parameter(s) {unknown}; "
                 f"it accepts {sorted(self.defaults)}"
             )
@@ -56,20 +56,11 @@ class Explainer(ABC):
         target: int | str | Sequence[int | str] | None = None,
     ) -> list[Explanation]:
         """Explain each example's ``target`` (default: the predicted label)."""
-        if (self.needs_gradients or self.needs_attentions) and not classifier.differentiable:
-            what = "gradients" if self.needs_gradients else "attention weights"
-            raise ModelError(
-                f"explainer {self.name!r} needs a differentiable model (a transformer, for "
-                f"its {what}); {classifier.name!r} is not. Use a perturbation method such as "
-                f"'occlusion', 'ngram', 'lime' or 'kernel_shap'."
-            )
+        from .request import check_capabilities, check_examples, resolve_targets
+
+        check_capabilities([self.name], classifier)
         exs = as_examples(examples)
-        for ex in exs:
-            if not ex.words:
-                raise ValueError(
-                    f"example {ex.id!r} has no words: there is nothing to explain "
-                    f"(an empty or whitespace-only text)"
-                )
+        check_examples(exs)
         targets = resolve_targets(classifier, exs, target)
         return self.explain_batch(classifier, exs, targets)
 
@@ -180,30 +171,3 @@ def register(cls: type[Explainer]) -> type[Explainer]:
         params=dict(cls.defaults),
     )
     return cls
-
-
-def resolve_targets(
-    classifier: Classifier,
-    examples: list[Example],
-    target: int | str | Sequence[int | str] | None,
-) -> list[int]:
-    """Label ids to explain: predicted labels, one id/name for all, or one per example."""
-
-    def one(t: int | str) -> int:
-        if isinstance(t, str):
-            if t not in classifier.label_names:
-                raise ValueError(f"unknown target label {t!r}; labels are {classifier.label_names}")
-            return classifier.label_names.index(t)
-        t = int(t)
-        if not 0 <= t < classifier.num_labels:
-            raise ValueError(f"target {t} out of range for labels {classifier.label_names}")
-        return t
-
-    if target is None:
-        return [int(p) for p in classifier.predict(examples)]
-    if isinstance(target, (int, str, np.integer)):
-        return [one(target)] * len(examples)
-    targets = list(target)
-    if len(targets) != len(examples):
-        raise ValueError(f"{len(targets)} targets for {len(examples)} examples")
-    return [one(t) for t in targets]

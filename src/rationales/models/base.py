@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Hashable, Iterable, Sequence, Union
+from typing import Any, Hashable, Iterable, Protocol, Sequence, Union, runtime_checkable
 
 import numpy as np
 
@@ -114,6 +114,51 @@ class Classifier(ABC):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "label_names": list(self.label_names),
                 "differentiable": self.differentiable}
+
+
+# -- capabilities some explainers need, declared (checked at the door, never assumed) --
+@runtime_checkable
+class DifferentiableClassifier(Protocol):
+    """A classifier gradient explainers (``gradient``, ``grad_input``,
+    ``integrated_gradients``) can differentiate: word → subword encoding, the input
+    embedding layer, and probabilities computed from input embeddings."""
+
+    model: Any
+    pad_token_id: int
+    mask_token_id: int | None
+
+    def encode(self, example: Example) -> Any:
+        """The encoding of one example: ``input_ids`` and ``word_index`` (-1 = special)."""
+
+    def embeddings(self) -> Any:
+        """The input embedding module (ids → vectors)."""
+
+    def forward_from_embeddings(self, inputs_embeds: Any, attention_mask: Any | None = None) -> Any:
+        """Class probabilities (batch, n_labels) from input embeddings, differentiably."""
+
+
+@runtime_checkable
+class AttentionClassifier(Protocol):
+    """A classifier whose attention weights the ``attention`` explainer reads."""
+
+    def encode(self, example: Example) -> Any:
+        """The encoding of one example: ``input_ids`` and ``word_index`` (-1 = special)."""
+
+    def attentions(self, example: Example) -> np.ndarray:
+        """Attention weights, shape (layers, heads, tokens, tokens)."""
+
+
+#: explainer flag → (the protocol a classifier must satisfy, what to call it in errors)
+CAPABILITIES: dict[str, tuple[type, str]] = {
+    "needs_gradients": (DifferentiableClassifier, "gradients (a DifferentiableClassifier)"),
+    "needs_attentions": (AttentionClassifier, "attention weights (an AttentionClassifier)"),
+}
+
+
+def missing_capabilities(explainer: Any, classifier: Any) -> list[str]:
+    """What ``explainer`` (class or instance) needs that ``classifier`` lacks, in words."""
+    return [what for flag, (proto, what) in CAPABILITIES.items()
+            if getattr(explainer, flag, False) and not isinstance(classifier, proto)]
 
 
 class EngineClassifier(Classifier):

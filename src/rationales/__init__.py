@@ -35,6 +35,7 @@ _LAZY = {
     "metrics": ("rationales.evaluation", "metrics"),
     "protocols": ("rationales.evaluation", "protocols"),
     "benchmark": ("rationales.evaluation.benchmark", "benchmark"),
+    "write_report": ("rationales.report", "write_all"),
 }
 
 __all__ = ["Dataset", "Example", "Explanation", "MetricResult", "__version__", *_LAZY]

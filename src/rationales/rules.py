@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Protocol, Sequence
 
 from .errors import ParameterError
 
-if TYPE_CHECKING:
-    from .types import Explanation
+
+class Scored(Protocol):
+    """What a rule reads of an explanation (an :class:`~rationales.types.Explanation`)."""
+
+    words: Sequence[str]
+    scores: Sequence[float]
+    info: dict[str, Any]
 
 #: how the rules are written, for error messages and help texts
 SYNTAX = "top_k=K, top_fraction=F, top_fraction=mean_gold, threshold=T or xmutest"
@@ -106,12 +111,12 @@ def apply_rule(scores: Sequence[float], rule: str) -> list[int]:
     return top_k_mask(scores, xmutest_k(n))
 
 
-def hard_rationale(explanation: "Explanation", rule: str) -> list[int]:
+def hard_rationale(explanation: Scored, rule: str) -> list[int]:
     """The hard rationale an explanation's *scores* give under ``rule`` (what metrics use)."""
     return apply_rule(explanation.scores, rule)
 
 
-def own_rationale(explanation: "Explanation") -> list[int] | None:
+def own_rationale(explanation: Scored) -> list[int] | None:
     """The hard rationale a method decided itself (``info["rationale"]``: the words an LLM
     named, the X-MuTeST union), or None when it gave none of the right length."""
     given = explanation.info.get("rationale")
@@ -120,7 +125,7 @@ def own_rationale(explanation: "Explanation") -> list[int] | None:
     return None
 
 
-def machine_rationale(explanation: "Explanation", rule: str = "xmutest") -> list[int]:
+def machine_rationale(explanation: Scored, rule: str = "xmutest") -> list[int]:
     """The hard rationale a method stands for: its own when it gave one, else ``rule`` on
     its scores (stage-2 training and the web page read rationales this way)."""
     own = own_rationale(explanation)

@@ -152,14 +152,16 @@ def benchmark_command(
 ) -> None:
     """Explain with several methods, evaluate under a protocol, print the table, write the report."""
     from ..evaluation.benchmark import benchmark
+    from ..report import write_all
     from ..models import load_classifier
     from ..report.table import print_run
 
     ds = _load_data(data, data_dir)
     clf = load_classifier(model)
     method_params = _method_params(params)
-    run = benchmark(clf, ds, methods, protocol, out=out, limit=limit or None, params=method_params,
+    run = benchmark(clf, ds, methods, protocol, limit=limit or None, params=method_params,
                     **_protocol_options(protocol, top_k, removal, sets))
+    write_all(run, out)
     print_run(run)
     if compare is not None:
         from ..evaluation.benchmark import BenchmarkRun
@@ -187,6 +189,7 @@ def demo_command(
     """The main job: dataset statistics, train MiniLM on HateXplain (once), benchmark, report."""
     from ..data import available, dataset_stats, load_dataset
     from ..evaluation.benchmark import benchmark
+    from ..report import write_all
     from ..models import load_classifier
     from ..report.table import print_run
 
@@ -224,7 +227,8 @@ def demo_command(
     t0 = time.perf_counter()
     wanted = {m.strip() for m in methods.split(",")}
     method_params = {m: p for m, p in (_method_params(params) or {}).items() if m in wanted}
-    run = benchmark(clf, test, methods, "hatexplain", out=out, limit=limit or None, params=method_params)
+    run = benchmark(clf, test, methods, "hatexplain", limit=limit or None, params=method_params)
+    write_all(run, out)
     print_run(run)
     typer.echo(f"benchmark: {time.perf_counter() - t0:.0f} s; whole demo: {time.perf_counter() - t_start:.0f} s")
     typer.echo(f"report: {run.files.get('html')}")

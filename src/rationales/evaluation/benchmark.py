@@ -1,11 +1,12 @@
-"""The benchmark: explain with several methods, time them, evaluate, and write the report.
+"""The benchmark: explain with several methods, time them, evaluate.
 
-``benchmark(classifier, dataset, methods, protocol, out=DIR)`` is ferret's ``Benchmark``
-done with named metric variants: one call explains the protocol's examples with every
-method (a progress bar per method), measures seconds and forward passes per explanation,
-evaluates everything under the protocol, keeps per-example values so two runs can be
-compared (:meth:`BenchmarkRun.compare`), and writes JSON, CSV, Markdown and a
-self-contained HTML report.
+``benchmark(classifier, dataset, methods, protocol)`` is ferret's ``Benchmark`` done with
+named metric variants: one call explains the protocol's examples with every method (a
+progress bar per method), measures seconds and forward passes per explanation,
+evaluates everything under the protocol, and keeps per-example values so two runs can be
+compared (:meth:`BenchmarkRun.compare`). It returns the run; the caller writes the
+report (``rationales.report.write_all(run, out)``: JSON, CSV, Markdown and HTML), so
+evaluation never reaches up into the report layer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..errors import InputError
+from ..methods.request import build_explainers, parse_methods
 from ..models.base import Classifier
+from ..progress import ProgressLike, progress_from
 from ..types import Dataset, Explanation, MetricResult
 from . import evaluate
 from .classification import classify
@@ -122,44 +126,41 @@ def benchmark(
     dataset: Dataset,
     methods: str | Sequence[str],
     protocol: str | Protocol = "hatexplain",
-    out: str | Path | None = None,
     limit: int | None = None,
     params: dict[str, dict[str, Any]] | None = None,
     *,
-    progress: bool = True,
+    progress: ProgressLike = True,
     chunk_size: int = 8,
     sample: int = 8,
     **overrides: Any,
 ) -> BenchmarkRun:
-    """Explain the protocol's examples with every method, evaluate, and write the report.
+    """Explain the protocol's examples with every method and evaluate; returns the run.
 
     ``limit`` keeps the first N examples the protocol selects (in dataset order);
     classification metrics still use every labelled example of ``dataset`` unless the
     protocol says ``classification_on="protocol"``. A method that raises (e.g. a gradient
     method on a non-differentiable model) yields failed explanations with the error as
-    reason, so one method never sinks the run. ``out``: a folder for results.json,
-    results.csv, report.md and report.html (``sample`` posts get word heat-maps).
+    reason, so one method never sinks the run. ``sample`` posts keep their gold rationale
+    for the report's word heat-maps. ``progress``: a bar per method (True), a callable
+    ``progress(done, total)``, or silence.
     """
     from ..methods import explain
 
-    if isinstance(methods, str):
-        methods = [m.strip() for m in methods.split(",") if m.strip()]
-    methods = list(methods)
+    methods = parse_methods(methods)
     params = dict(params or {})
+    build_explainers(methods, params)  # a bad parameter fails before any model work
     proto = get_protocol(protocol, **overrides).resolve(dataset)
     selected = proto.select(dataset)
     if limit is not None:
         selected = selected[: int(limit)]
     examples = list(selected)
     if not examples:
-        raise ValueError(f"protocol {proto.name!r} selects no example of {dataset.full_name}")
+        raise InputError(f"protocol {proto.name!r} selects no example of {dataset.full_name}")
 
     explanations: list[Explanation] = []
     timing: dict[str, dict[str, float]] = {}
-    bar = _progress(progress)
-    with bar:
-        for m in methods:
-            task = bar.add_task(f"{m:>22}", total=len(examples))
+    for m in methods:
+        with progress_from(progress, len(examples), f"explain {m:>22}", unit="expl") as bar:
             before, t0, got = _stats(classifier), time.perf_counter(), []
             for i in range(0, len(examples), chunk_size):
                 chunk = examples[i: i + chunk_size]
@@ -168,7 +169,7 @@ def benchmark(
                 except Exception as err:  # noqa: BLE001 - recorded as failures, see docstring
                     reason = f"{type(err).__name__}: {err}"
                     got += [Explanation(ex.id, ex.words, [0.0] * len(ex.words), 0, m, failed=reason) for ex in chunk]
-                bar.advance(task, len(chunk))
+                bar.advance(len(chunk))
             seconds = time.perf_counter() - t0
             d = _delta(_stats(classifier), before)
             timing[m] = {"seconds": seconds, "explanations": len(got),
@@ -193,15 +194,4 @@ def benchmark(
         labels={ex.id: (dataset.label_names[ex.label] if ex.label is not None else None) for ex in examples},
         evaluation_cost=cost,
     )
-    if out is not None:
-        from ..report.files import write_all
-
-        run.files = write_all(run, out)
     return run
-
-
-def _progress(enabled: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("explain {task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled, transient=False)

@@ -15,11 +15,12 @@ from ..models.base import Classifier, InputLike, as_examples
 from ..types import Explanation
 from ..errors import ParameterError
 from ..progress import ProgressLike, progress_from
-from .base import EXPLAINERS, Explainer, register
+from .base import Explainer
+from .registry import EXPLAINERS, register
 from .request import check_examples, check_request, resolve_targets
 
 for _mod in pkgutil.iter_modules(__path__):
-    if _mod.name not in ("base", "request") and not _mod.name.startswith("_"):
+    if _mod.name not in ("base", "registry", "request") and not _mod.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod.name}")
 
 

@@ -19,11 +19,10 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..models.base import Classifier, InputLike, as_examples
-from ..registry import Registry
 from ..types import Example, Explanation
 from ._util import forward_passes, masked_many
+from .registry import EXPLAINERS, register
 
-EXPLAINERS: Registry[type["Explainer"]] = Registry("explainer")
 
 
 class Explainer(ABC):
@@ -157,17 +156,3 @@ class MaskExplainer(Explainer):
                     exp.info["forward_passes"] = passes[i]
                 out.append(exp)
         return out
-
-
-def register(cls: type[Explainer]) -> type[Explainer]:
-    """Class decorator: add an explainer to the registry under ``cls.name``."""
-    EXPLAINERS.add(
-        cls.name,
-        cls,
-        needs_gradients=cls.needs_gradients,
-        needs_attentions=cls.needs_attentions,
-        needs_llm=cls.needs_llm,
-        stochastic=cls.stochastic,
-        params=dict(cls.defaults),
-    )
-    return cls

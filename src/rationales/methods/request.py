@@ -9,7 +9,7 @@ Like Hugging Face's ``_sanitize_parameters``: sanitise once, then run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -17,16 +17,12 @@ from ..errors import InputError, ModelError, ParameterError
 from ..models.base import Classifier, missing_capabilities
 from ..registry import unknown_name
 from ..types import Example
-
-if TYPE_CHECKING:
-    from .base import Explainer
+from .registry import EXPLAINERS
 
 
 def parse_methods(methods: str | Iterable[str]) -> list[str]:
     """Method names from ``"ngram, occlusion"`` or a list: stripped, in order, each once;
     every name must be registered."""
-    from .base import EXPLAINERS
-
     raw = methods.split(",") if isinstance(methods, str) else list(methods)
     names = list(dict.fromkeys(str(m).strip() for m in raw if str(m).strip()))
     if not names:
@@ -40,15 +36,11 @@ def parse_methods(methods: str | Iterable[str]) -> list[str]:
 
 def usable(method: str, classifier: Classifier) -> bool:
     """Whether ``method`` can explain ``classifier`` (the capabilities it needs are there)."""
-    from .base import EXPLAINERS
-
     return not missing_capabilities(EXPLAINERS.get(method), classifier)
 
 
 def check_capabilities(methods: Sequence[str], classifier: Classifier) -> None:
     """A clear error naming the first method whose needs the classifier does not meet."""
-    from .base import EXPLAINERS
-
     for m in methods:
         missing = missing_capabilities(EXPLAINERS.get(m), classifier)
         if missing:
@@ -58,11 +50,9 @@ def check_capabilities(methods: Sequence[str], classifier: Classifier) -> None:
 
 
 def build_explainers(methods: Sequence[str], params: Mapping[str, Mapping[str, Any]] | None
-                     ) -> list["Explainer"]:
+                     ) -> list[Any]:
     """One configured explainer per method; parameters for a method not asked for, unknown
     parameters and bad values are errors that name the method."""
-    from .base import EXPLAINERS
-
     params = dict(params or {})
     extra = sorted(set(params) - set(methods))
     if extra:
@@ -125,7 +115,7 @@ class Request:
     """A checked request: configured explainers, and the target as asked (not yet resolved)."""
 
     methods: list[str]
-    explainers: list["Explainer"]
+    explainers: list[Any]
     target: Any = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
 

@@ -7,7 +7,7 @@ import math
 import textwrap
 from typing import TYPE_CHECKING, Sequence
 
-from ..evaluation import LOWER_IS_BETTER
+from ..evaluation.metrics import LOWER_IS_BETTER
 from .table import result_matrix
 
 if TYPE_CHECKING:

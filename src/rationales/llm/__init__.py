@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from .base import DEFAULT_LLM, LLMBackend, LLMError, Reply, get_backend
+from .backends import get_backend
+from .base import DEFAULT_LLM, LLMBackend, LLMError, Reply
 from .cache import AnswerCache, default_cache_dir
 from .parse import ParseError, parse_edit, parse_label, parse_phrases
 from .phrases import PhraseMatch, map_phrases

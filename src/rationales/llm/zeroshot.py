@@ -11,7 +11,8 @@ from typing import Any, Iterable, Sequence
 
 from ..models.base import InputLike, as_examples
 from ..types import Example
-from .base import LLMBackend, get_backend
+from .backends import get_backend
+from .base import LLMBackend
 from .parse import ParseError, parse_label
 from .prompts import zeroshot_messages
 

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..llm.base import LLMBackend, Messages, Reply, get_backend
+from ..llm.backends import get_backend
+from ..llm.base import LLMBackend, Messages, Reply
 from ..llm.parse import ParseError, parse_phrases
 from ..llm.phrases import map_phrases
 from ..llm.prompts import json_retry_message, prompt_lang, rationale_messages

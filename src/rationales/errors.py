@@ -33,7 +33,7 @@ class DataError(RationalesError, ValueError):
     """A data file or row is malformed. The message names the file, line and field."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+                 field: str | None = None, reason: str | None = None) -> None:
         where = ""
         if path is not None:
             where = str(path)
@@ -44,6 +44,8 @@ class DataError(RationalesError, ValueError):
             where += ": "
         super().__init__(where + message)
         self.path, self.line, self.field = path, line, field
+        #: a short reason, used to group skipped rows in a load report
+        self.reason = reason or (f"{field}: {message}" if field else message)
 
 
 class DataNotFoundError(RationalesError, FileNotFoundError):

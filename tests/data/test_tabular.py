@@ -129,3 +129,18 @@ def test_round_trip_to_dict(tmp_path):
     ds = load_dataset("jsonl", path=p)
     again = Dataset.from_dict(json.loads(json.dumps(ds.to_dict())))
     assert again.examples == ds.examples and again.label_names == ds.label_names
+
+
+@pytest.mark.parametrize("name, content, what", [
+    ("empty.jsonl", "", "no JSON lines"),
+    ("blank.jsonl", "\n  \n", "no JSON lines"),
+    ("header.csv", "text,label\n", "only a header row"),
+])
+def test_a_file_without_examples_is_an_error_naming_it(tmp_path, name, content, what):
+    p = tmp_path / name
+    p.write_text(content, encoding="utf-8")
+    kind = name.rsplit(".", 1)[1]
+    with pytest.raises(DataError, match=f"{name}: the file has {what}"):
+        load_dataset(kind, path=p)
+    with pytest.raises(DataError, match=name):
+        load_spec(str(p))

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import DataError
+from ..errors import DataError, ParameterError
 
 ON_ERROR = ("raise", "skip")
 _MAX_EXAMPLES = 20
@@ -29,9 +29,7 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 def bad(message: str, path: str | Path | None, line: int | None = None,
         field: str | None = None, reason: str | None = None) -> DataError:
     """A DataError with a short ``reason`` used to group skipped rows in the report."""
-    err = DataError(message, path=None if path is None else str(path), line=line, field=field)
-    err.reason = reason or (f"{field}: {message}" if field else message)  # type: ignore[attr-defined]
-    return err
+    return DataError(message, path=None if path is None else str(path), line=line, field=field, reason=reason)
 
 
 class Problems:
@@ -39,7 +37,7 @@ class Problems:
 
     def __init__(self, on_error: str = "raise") -> None:
         if on_error not in ON_ERROR:
-            raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
+            raise ParameterError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
         self.on_error = on_error
         self.skipped: Counter[str] = Counter()
         self.messages: list[str] = []
@@ -50,7 +48,7 @@ class Problems:
         """Raise ``err`` (on_error="raise") or count it as a skipped row."""
         if self.on_error == "raise":
             raise err
-        self.skipped[getattr(err, "reason", None) or str(err)] += 1
+        self.skipped[err.reason] += 1
         if len(self.messages) < _MAX_EXAMPLES:
             self.messages.append(str(err))
 

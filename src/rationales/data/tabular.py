@@ -88,13 +88,18 @@ def _load(kind: str, split: str | None, problems: Problems, path: Any, text_colu
         raise ValueError("rationale_format='spans' needs a text_column (spans index the text)")
 
     parsed: list[tuple[int, int, dict[str, Any]]] = []
+    n_rows = 0
     for k, line, rec in rows:
+        n_rows += 1
         try:
             parsed.append((k, line, _parse(rec, p, line, text_column, words_column, label_column,
                                            rationale_column, rationale_format)))
         except DataError as err:
             problems.skip(err)
 
+    if not n_rows and not problems.skipped:
+        what = "only a header row" if header is not None else "no JSON lines"
+        raise bad(f"the file has {what}: there is no example to load", p, None, reason="empty file")
     names = list(label_names) if label_names is not None else _infer_names(parsed)
     examples: list[Example] = []
     seen: set[str] = set()

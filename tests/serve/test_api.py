@@ -43,6 +43,14 @@ def test_models_lists_ids_and_labels(client):
     assert m["id"] == "kw" and m["default"] is True
     assert m["label_names"] == ["normal", "offensive"]
     assert m["differentiable"] is False
+    assert m["capabilities"] == {"gradients": False, "attentions": False}
+
+
+def test_models_report_each_capability(keyword_clf, tiny_clf):
+    c = TestClient(create_app({"kw": keyword_clf, "tiny": tiny_clf}, token="", reports_dir=None))
+    caps = {m["id"]: m["capabilities"] for m in c.get("/api/models").json()}
+    assert caps == {"kw": {"gradients": False, "attentions": False},
+                    "tiny": {"gradients": True, "attentions": True}}
 
 
 def test_explainers_come_from_the_registry_with_per_model_usability(client):
@@ -54,6 +62,34 @@ def test_explainers_come_from_the_registry_with_per_model_usability(client):
     # gradient methods need a differentiable model; the keyword model is not one
     assert listed["gradient"]["needs_gradients"] is True
     assert listed["gradient"]["usable_with"] == {"kw": False}
+
+
+class ClaimsDifferentiable(KeywordClassifier):
+    """Says ``differentiable = True`` but has neither embeddings nor attention weights."""
+
+    differentiable = True
+
+
+def test_usable_with_asks_every_capability_not_the_differentiable_flag(keyword_clf, tiny_clf):
+    # The page once offered `attention` on a tf-idf model: usability looked only at
+    # needs_gradients and the `differentiable` flag. It is now the request's own check.
+    models = {"kw": keyword_clf, "claims": ClaimsDifferentiable(WEIGHTS), "tiny": tiny_clf}
+    c = TestClient(create_app(models, token="", reports_dir=None))
+    listed = {e["name"]: e for e in c.get("/api/explainers").json()}
+    assert listed["attention"]["needs_attentions"] is True
+    assert listed["attention"]["usable_with"] == {"kw": False, "claims": False, "tiny": True}
+    for m in ("gradient", "grad_input", "integrated_gradients"):
+        assert listed[m]["usable_with"] == {"kw": False, "claims": False, "tiny": True}, m
+    assert listed["occlusion"]["usable_with"] == {"kw": True, "claims": True, "tiny": True}
+
+
+@pytest.mark.parametrize("method, needs", [("attention", "needs attention weights"),
+                                           ("gradient", "needs gradients")])
+def test_explain_refuses_a_method_the_model_cannot_serve(client, method, needs):
+    r = client.post("/api/explain", json={"text": "you are stupid", "methods": ["occlusion", method]})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert f"explainer {method!r} {needs}" in detail and "'keywords'" in detail
 
 
 def test_datasets_lists_loaded_and_registered(client, small_dataset):
@@ -194,17 +230,23 @@ def test_llm_and_union_rows_carry_their_own_rationale_and_the_llm_words(keyword_
 # -- request errors ---------------------------------------------------------------------------
 @pytest.mark.parametrize("body, status, needle", [
     ({"text": "hi", "methods": ["occlusionn"]}, 422, "Did you mean 'occlusion'"),
-    ({"text": "hi", "methods": ["occlusion"], "model": "bert"}, 422, "loaded models: kw"),
+    ({"text": "hi", "methods": ["occlusion"], "model": "bert"}, 422, "unknown model 'bert'. Known: kw"),
+    ({"text": "hi", "methods": ["occlusion"], "model": "kww"}, 422, "Did you mean 'kw'"),
     ({"text": "hi", "methods": ["gradient"]}, 422, "needs gradients"),
-    ({"text": "hi", "methods": []}, 422, "'methods' is empty"),
+    ({"text": "hi", "methods": ["attention"]}, 422, "needs attention weights"),
+    ({"text": "hi", "methods": []}, 422, "no method given"),
+    ({"text": "hi", "methods": [" ", ""]}, 422, "no method given"),
     ({"methods": ["occlusion"]}, 422, "exactly one of 'text'"),
     ({"text": "hi", "words": ["hi"], "methods": ["occlusion"]}, 422, "exactly one of 'text'"),
     ({"text": "   ", "methods": ["occlusion"]}, 422, "no words"),
+    ({"words": ["hi", " "], "methods": ["occlusion"]}, 422, "empty or whitespace-only words"),
     ({"text": "hi", "methods": ["occlusion"], "target": "spam"}, 422, "unknown target label 'spam'"),
     ({"text": "hi", "methods": ["occlusion"], "target": 7}, 422, "out of range"),
     ({"text": "hi", "methods": ["occlusion"], "params": {"occlusion": {"bogus": 1}}}, 422, "bogus"),
-    ({"text": "hi", "methods": ["occlusion"], "params": {"lime": {}}}, 422, "not among the methods"),
+    ({"text": "hi", "methods": ["occlusion"], "params": {"lime": {}}}, 422,
+     "parameters given for method(s) ['lime'] that were not asked for"),
     ({"text": "hi", "methods": ["occlusion"], "hard": "top_q=3"}, 422, "unknown hard-rationale rule"),
+    ({"text": "hi", "methods": ["occlusion"], "hard": "top_fraction=mean_gold"}, 422, "needs a dataset"),
     ({"text": "hi"}, 422, "body.methods: Field required"),
     ({"text": "hi", "methods": ["llm"], "params": {"llm": {"llm": "gguf:/etc/passwd"}}}, 422,
      "'llm' cannot be set by a request"),
@@ -213,6 +255,17 @@ def test_bad_requests_get_a_clear_4xx(client, body, status, needle):
     r = client.post("/api/explain", json=body)
     assert r.status_code == status
     assert needle in r.json()["detail"]
+
+
+def test_target_as_a_digit_string_is_a_label_id(client):
+    # the one reading of a target (rationales.methods.request.target_id), as the CLI reads it
+    res = explain(client, text="you are stupid", methods=["occlusion"], target="0")
+    assert res["target"] == {"label": "normal", "label_id": 0}
+
+
+def test_hard_rule_is_shown_in_its_one_written_form(client):
+    res = explain(client, text="you are a stupid idiot", methods=["occlusion"], hard=" top_k = 2")
+    assert res["explanations"][0]["hard"] == "top_k=2"
 
 
 def test_malformed_json_is_422(client):

@@ -15,6 +15,7 @@ import shutil
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -79,10 +80,14 @@ def server(tiny_clf, small_dataset, tmp_path_factory):
 
     from rationales.serve import create_app
 
+    from .conftest import KeywordClassifier, WEIGHTS
+
     reports = tmp_path_factory.mktemp("reports")
     (reports / "hx-minilm").mkdir()
     (reports / "hx-minilm" / "report.html").write_text("<!doctype html><title>bench</title><h1>benchmark report</h1>")
-    app = create_app({"tiny": tiny_clf}, [small_dataset], token="", reports_dir=reports, workers=2)
+    # "kw" has neither gradients nor attention weights: the page must not offer those methods for it
+    app = create_app({"tiny": tiny_clf, "kw": KeywordClassifier(WEIGHTS)}, [small_dataset], token="",
+                     reports_dir=reports, workers=2)
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -173,6 +178,29 @@ def test_explain_a_post_highlights_the_words_the_api_gives(page, server, lang):
         page.wait_for_timeout(100)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         page.screenshot(path=str(SHOTS / "explain-phone.png"), full_page=True)
+
+
+def test_methods_offered_are_those_the_chosen_model_can_serve(page, server):
+    open_page(page, server)
+    enabled = """() => Object.fromEntries(Array.from(document.querySelectorAll('#method-list input'))
+                                          .map(b => [b.value, !b.disabled]))"""
+    tiny = page.evaluate(enabled)
+    assert tiny["attention"] and tiny["gradient"] and tiny["occlusion"]
+    page.check("#m-attention")
+    page.select_option("#model", "kw")
+    kw = page.evaluate(enabled)
+    assert not kw["attention"] and not kw["gradient"] and not kw["integrated_gradients"]
+    assert kw["occlusion"] and kw["ngram"]
+    assert not page.is_checked("#m-attention")  # a choice the new model cannot serve is dropped
+    assert "attentions" in page.get_attribute("label[for=m-attention]", "title")
+    # what the page offers is what the API accepts
+    for name, offered in kw.items():
+        if not offered:
+            req = urllib.request.Request(server + "/api/explain", headers={"Content-Type": "application/json"},
+                                         data=json.dumps({"text": "you fool", "methods": [name], "model": "kw"}).encode())
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(req, timeout=30)
+            assert err.value.code == 422, name
 
 
 def test_keyboard_only_explain_and_read_scores(page, server):

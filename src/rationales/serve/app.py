@@ -136,6 +136,9 @@ def create_app(
 
     @app.exception_handler(RationalesError)
     async def _rationales(request: Request, exc: RationalesError) -> JSONResponse:
+        # The one place the package's errors (ParameterError, InputError, ModelError,
+        # UnknownNameError, ...) become HTTP answers: 422 with the package's own message,
+        # the same words `rx.explain` and the CLI give.
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
     app.include_router(router)

@@ -104,13 +104,16 @@ function renderMethods() {
   const defaults = previous.size ? previous : new Set(["occlusion", "ngram"]);
   const list = $("method-list");
   list.replaceChildren(...state.explainers.map((e) => {
-    const usable = !e.usable_with || e.usable_with[model] !== false;
+    // Offered only when the server says this model can serve it (the check a request
+    // goes through); a model it does not mention, or no answer, means no.
+    const usable = Boolean(e.usable_with && e.usable_with[model] === true);
     const id = "m-" + e.name;
     const box = el("input", { type: "checkbox", id, value: e.name, checked: usable && defaults.has(e.name),
                               disabled: !usable });
-    const flags = [e.needs_llm ? "LLM" : null, e.needs_gradients ? "gradients" : null,
-                   e.stochastic ? "seeded" : null].filter(Boolean).join(", ");
-    return el("label", { class: "method", for: id, title: e.description || e.name },
+    const needs = [e.needs_gradients ? "gradients" : null, e.needs_attentions ? "attentions" : null].filter(Boolean);
+    const flags = [e.needs_llm ? "LLM" : null, ...needs, e.stochastic ? "seeded" : null].filter(Boolean).join(", ");
+    const why = usable ? "" : " (not available: model " + model + " has no " + (needs.join(" or ") || "support for it") + ")";
+    return el("label", { class: "method" + (usable ? "" : " unavailable"), for: id, title: (e.description || e.name) + why },
       box, el("span", { text: e.name }), flags ? el("span", { class: "flag", text: flags }) : null);
   }));
 }

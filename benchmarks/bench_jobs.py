@@ -5,7 +5,9 @@ Prints, measured side by side in one run:
     (and the 2-worker / 1-worker scaling ratio);
   * peak RSS of a fresh process running a whole job at each corpus size (tf-idf model,
     occlusion), and its ratio to the smallest size (goal: within 1.5×);
-  * the cost of rerunning a finished job (resume: everything is skipped) vs running it.
+  * the cost of rerunning a finished job (resume: everything is skipped) vs running it;
+  * the cost of the streaming pass that resolves ERASER's top_fraction=mean_gold over the
+    whole input before an evaluate job's loop (HateXplain's union rationales as gold).
 
     nice -n 10 .venv/bin/python benchmarks/bench_jobs.py [--sizes 1000,10000,100000]
         [--throughput-posts 64] [--skip-ray]
@@ -25,8 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _data import ROOT, SHARED
-
+from _data import SHARED
 
 
 def data_root() -> Path:
@@ -36,20 +37,30 @@ def data_root() -> Path:
     sys.exit("HateXplain not found: set RATIONALES_DATA or put it at ../shared/data")
 
 
-def hatexplain_posts() -> list[list[str]]:
+def hatexplain_posts() -> list[dict]:
+    """The real posts' words and, where annotators marked some, the union of their masks."""
     posts = []
     for split in ("test", "validation"):
         with open(data_root() / "hatexplain" / f"hatexplain_{split}.jsonl", encoding="utf-8") as f:
-            posts += [json.loads(line)["post_tokens"] for line in f if line.strip()]
-    return [p for p in posts if p]
+            for line in f:
+                row = json.loads(line) if line.strip() else {}
+                words, masks = row.get("post_tokens"), row.get("rationales") or []
+                if words:
+                    union = [int(any(m[i] for m in masks)) for i in range(len(words))] if masks else None
+                    posts.append({"words": words, "rationale": union})
+    return posts
 
 
-def write_corpus(path: Path, n: int) -> Path:
+def write_corpus(path: Path, n: int, rationales: bool = False) -> Path:
     """n posts cycling through the real HateXplain posts, each with its own id."""
     posts = hatexplain_posts()
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
-            f.write(json.dumps({"id": f"s{i}", "words": posts[i % len(posts)]}) + "\n")
+            p = posts[i % len(posts)]
+            row = {"id": f"s{i}", "words": p["words"]}
+            if rationales and p["rationale"] is not None:
+                row["rationale"] = p["rationale"]
+            f.write(json.dumps(row) + "\n")
     return path
 
 
@@ -82,6 +93,20 @@ def child_job(model: Path, src: Path, out: Path, method: str) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def prepass_row(src: Path, n: int, job_seconds: float) -> tuple[str, ...]:
+    """Time the streaming pass that resolves ERASER's mean gold fraction over ``src``."""
+    from rationales.evaluation import get_protocol
+    from rationales.jobs.inputs import read_input
+    from rationales.jobs.plan import resolve_protocol
+
+    labels = ["hatespeech", "normal", "offensive"]
+    t0 = time.perf_counter()
+    resolved = resolve_protocol(get_protocol("eraser"), read_input(src, label_names=labels), labels, str(src))
+    dt = time.perf_counter() - t0
+    return ("pre-pass", f"eraser mean_gold over {n} posts", f"{dt:.2f} s ({n / dt:,.0f} rows/s)",
+            resolved.hard, f"{dt / job_seconds:.3f}× the occlusion tf-idf job loop")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,10000,100000")
@@ -107,7 +132,7 @@ def main() -> None:
             out = tmp / f"tp-{method}-{name}"
             first: list[tuple[float, int]] = []
 
-            def mark(summary, engine) -> None:
+            def mark(summary, engine, first=first) -> None:
                 if not first:
                     first.append((time.perf_counter(), summary.new_results))
 
@@ -128,16 +153,19 @@ def main() -> None:
     rss = {}
     for n in sizes:
         src = write_corpus(tmp / f"c{n}.jsonl", n)
-        first = child_job(model, src, tmp / f"rss{n}", "occlusion")
-        rss[n] = first["rss_mb"]
-        rows.append(("peak RSS", f"occlusion tfidf, {n} posts", f"{first['seconds']:.1f} s",
-                     f"{first['rss_mb']:.0f} MB", f"{first['rss_mb'] / rss[sizes[0]]:.2f}× the {sizes[0]}-post run"))
+        run1 = child_job(model, src, tmp / f"rss{n}", "occlusion")
+        rss[n] = run1["rss_mb"]
+        rows.append(("peak RSS", f"occlusion tfidf, {n} posts", f"{run1['seconds']:.1f} s",
+                     f"{run1['rss_mb']:.0f} MB", f"{run1['rss_mb'] / rss[sizes[0]]:.2f}× the {sizes[0]}-post run"))
         if n == sizes[-1]:
             again = child_job(model, src, tmp / f"rss{n}", "occlusion")
             assert again["new"] == 0 and again["skipped"] == n, again
-            rows.append(("resume", f"rerun finished job, {n} posts", f"{again['seconds']:.2f} s (loop {again['loop_seconds']:.2f} s)",
-                         f"{again['seconds'] / first['seconds']:.3f}× the first run",
-                         f"loop: {again['loop_seconds'] / first['loop_seconds']:.3f}× the first loop, {n / again['loop_seconds']:.0f} rows/s skipped"))
+            rows.append(("resume", f"rerun finished job, {n} posts",
+                         f"{again['seconds']:.2f} s (loop {again['loop_seconds']:.2f} s)",
+                         f"{again['seconds'] / run1['seconds']:.3f}× the first run",
+                         f"loop: {again['loop_seconds'] / run1['loop_seconds']:.3f}× the first loop, "
+                         f"{n / again['loop_seconds']:.0f} rows/s skipped"))
+            rows.append(prepass_row(write_corpus(tmp / f"g{n}.jsonl", n, rationales=True), n, run1["loop_seconds"]))
 
     width = [max(len(r[i]) for r in rows) for i in range(5)]
     print(f"# bench_jobs  (cpus={os.cpu_count()}, throughput posts={a.throughput_posts}, sizes={sizes})")

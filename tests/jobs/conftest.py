@@ -26,6 +26,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows: list = synthetic_posts(40)
     rows.insert(5, '{"id": "broken", "words": [')          # line 6: not JSON
     rows.insert(12, {"id": "empty", "text": "   "})          # line 13: no words
-    boom = dict(rows[20]); boom["id"] = "boom"; boom["words"] = boom["words"] + ["BOOM"]
+    boom = {**rows[20], "id": "boom", "words": rows[20]["words"] + ["BOOM"]}
     rows.insert(20, boom)                                     # line 21: the explainer fails
     return write_jsonl(tmp_path_factory.mktemp("corpus") / "posts.jsonl", rows)

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from rationales.errors import ModelError
 from rationales.methods.base import EXPLAINERS, Explainer, register
 from rationales.models.base import Classifier, as_examples
 from rationales.types import Example, Explanation
@@ -35,6 +36,12 @@ def synthetic_posts(n: int, seed: int = 0) -> list[dict[str, Any]]:
             words.insert(rng.randrange(len(words) + 1), rng.choice(cue))
         posts.append({"id": f"p{i}", "words": words, "label": label})
     return posts
+
+
+def with_rationales(posts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The posts with a gold rationale: 1 on each hate or offensive cue word."""
+    cues = set(HATE) | set(OFFENSIVE)
+    return [{**p, "rationale": [int(w in cues) for w in p["words"]]} for p in posts]
 
 
 def train_tfidf(out: Path, n: int = 120, seed: int = 0, C: float = 4.0) -> Path:
@@ -88,7 +95,8 @@ class KeywordClassifier(Classifier):
 
 
 class FlakyExplainer(Explainer):
-    """Test-only explainer: leave-one-out drop, but raises on any text containing 'BOOM'."""
+    """Test-only explainer: leave-one-out drop, but raises on any text containing 'BOOM'
+    (a row's failure) or 'OFFLINE' (a set-up failure: the job must stop)."""
 
     name = "_jobs_flaky"
     defaults: dict[str, Any] = {"scale": 1.0}
@@ -96,6 +104,8 @@ class FlakyExplainer(Explainer):
     def explain_one(self, classifier: Any, example: Example, target: int) -> Explanation:
         if "BOOM" in example.words:
             raise RuntimeError(f"cannot explain {example.id}")
+        if "OFFLINE" in example.words:
+            raise ModelError("the model server is unreachable")
         n = len(example.words)
         keep = np.ones((n + 1, n), dtype=bool)
         keep[np.arange(1, n + 1), np.arange(n)] = False

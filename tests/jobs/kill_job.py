@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # so `tests.jobs.helpers` imports
 
 from tests.jobs.helpers import KeywordClassifier  # noqa: E402  (also registers the test explainer)
-
-import time  # noqa: E402
 
 from rationales.jobs import run_explain  # noqa: E402
 

@@ -10,7 +10,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'rationales[ray]'")
 
-from rationales.jobs import run_explain  # noqa: E402
+from rationales.jobs import run_evaluate, run_explain  # noqa: E402
 
 from . import helpers  # noqa: E402
 from .helpers import KeywordClassifier, results_by_key, synthetic_posts, write_jsonl  # noqa: E402
@@ -81,3 +81,18 @@ def test_a_stopped_ray_job_resumes_on_the_local_engine(local_ray, posts: Path, l
     s = run_explain(KeywordClassifier(), posts, METHODS, tmp_path, chunk_size=5)
     assert s.skipped == partial and s.new_results == 120 - partial
     assert results_by_key(tmp_path) == local_results
+
+
+def test_ray_evaluates_under_the_protocol_resolved_for_the_whole_input(local_ray, tmp_path: Path) -> None:
+    from .helpers import with_rationales
+
+    src = write_jsonl(tmp_path / "posts.jsonl", with_rationales(synthetic_posts(24, seed=5)))
+    local = run_evaluate(KeywordClassifier(), src, ["occlusion"], tmp_path / "local", protocol="eraser", chunk_size=4)
+    on_ray = run_evaluate(KeywordClassifier(), src, ["occlusion"], tmp_path / "ray", protocol="eraser", chunk_size=4,
+                          engine="ray", workers=2)
+    assert on_ray.protocol == local.protocol and local.protocol["hard"] != "top_fraction=mean_gold"
+    assert on_ray.params_hashes == local.params_hashes
+    assert on_ray.non_mean_metrics == local.non_mean_metrics
+    assert [(m["metric"], m["n"]) for m in on_ray.metrics] == [(m["metric"], m["n"]) for m in local.metrics]
+    for a, b in zip(on_ray.metrics, local.metrics):
+        assert a["value"] == pytest.approx(b["value"], abs=1e-12)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from rationales.jobs import Store, job_status, model_fingerprint, run_explain
-from rationales.jobs.runner import hash_directory
+from rationales.jobs.plan import hash_directory
 from rationales.models import load_classifier
 
 from .helpers import results_by_key, synthetic_posts, write_jsonl
@@ -139,14 +138,22 @@ def test_results_equal_the_in_memory_explain(reference, tfidf_dir: Path) -> None
 
 
 def test_unknown_things_fail_before_any_work(tfidf_dir: Path, corpus: Path, tmp_path: Path) -> None:
-    with pytest.raises(KeyError, match="nope"):
-        run_explain(tfidf_dir, corpus, ["nope"], tmp_path)
-    with pytest.raises(TypeError, match="unknown parameter"):
-        run_explain(tfidf_dir, corpus, ["occlusion"], tmp_path, params={"occlusion": {"bogus": 1}})
-    with pytest.raises(ValueError, match="protocol"):
-        from rationales.jobs import run_job
+    from rationales.errors import ParameterError, UnknownNameError
+    from rationales.jobs import run_job
 
+    with pytest.raises(ParameterError, match="nope"):
+        run_explain(tfidf_dir, corpus, ["nope"], tmp_path)
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        run_explain(tfidf_dir, corpus, ["occlusion"], tmp_path, params={"occlusion": {"bogus": 1}})
+    with pytest.raises(ParameterError, match="protocol"):
         run_job("evaluate", tfidf_dir, corpus, ["occlusion"], tmp_path)
+    with pytest.raises(UnknownNameError, match="nope"):
+        run_job("evaluate", tfidf_dir, corpus, ["occlusion"], tmp_path, protocol="nope")
+    with pytest.raises(ParameterError, match="kind"):
+        run_job("benchmark", tfidf_dir, corpus, ["occlusion"], tmp_path, protocol="hatexplain")
+    with pytest.raises(ParameterError, match="unknown job option"):
+        run_explain(tfidf_dir, corpus, ["occlusion"], tmp_path, chunksize=3)
+    assert not (tmp_path / "results.sqlite").exists()
 
 
 def test_a_target_name_and_its_id_are_the_same_key(tfidf_dir: Path, corpus: Path, tmp_path: Path) -> None:
@@ -158,10 +165,23 @@ def test_a_target_name_and_its_id_are_the_same_key(tfidf_dir: Path, corpus: Path
         run_explain(tfidf_dir, corpus, ["occlusion"], tmp_path, target="nope")
 
 
-def test_a_setup_error_stops_the_job_instead_of_failing_every_row(tfidf_dir: Path, corpus: Path, tmp_path: Path) -> None:
+def test_a_method_the_model_cannot_serve_fails_before_any_work(tfidf_dir: Path, corpus: Path, tmp_path: Path) -> None:
     from rationales.errors import ModelError
 
-    with pytest.raises(ModelError, match="differentiable"):
+    with pytest.raises(ModelError, match="needs gradients"):
         run_explain(tfidf_dir, corpus, ["gradient"], tmp_path)
-    with Store(tmp_path, create=False) as store:
-        assert store.count() == 0 and store.runs()[-1]["status"] == "failed"
+    assert not (tmp_path / "results.sqlite").exists()
+
+
+def test_a_setup_error_stops_the_job_instead_of_failing_every_row(tfidf_dir: Path, tmp_path: Path) -> None:
+    from rationales.errors import ModelError
+
+    posts = synthetic_posts(12)
+    posts[6]["words"] = posts[6]["words"] + ["OFFLINE"]
+    src = write_jsonl(tmp_path / "a.jsonl", posts)
+    with pytest.raises(ModelError, match="unreachable"):
+        run_explain(tfidf_dir, src, ["_jobs_flaky"], tmp_path / "out", chunk_size=4)
+    with Store(tmp_path / "out", create=False) as store:
+        # the chunk before is stored; nothing of the failing chunk is, not even as failed rows
+        assert store.count() == 4 and store.count(failed=True) == 0
+        assert store.runs()[-1]["status"] == "failed"

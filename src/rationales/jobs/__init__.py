@@ -6,19 +6,24 @@ Python::
     s = run_explain("models/hx", "posts.jsonl", ["ngram", "occlusion"], "results/day1")
     export("results/day1", "results/day1.parquet")
 
-The CLI mirrors it: ``rationales run explain|evaluate|benchmark|export|status``.
+The CLI mirrors it: ``rationales run explain|evaluate|export|status``.
+
+Modules: :mod:`.plan` (model, keys, the resolved protocol, what each chunk still needs),
+:mod:`.compute` (a chunk's explanations and metrics; the local engine), :mod:`.ray_runner`
+(the Ray engine), :mod:`.run` (the loop and the front doors), :mod:`.store`,
+:mod:`.inputs`, :mod:`.export`.
 """
 
 from __future__ import annotations
 
 from .export import FORMATS, export, read_export
 from .inputs import BadRow, Record, read_input
-from .runner import (JobSummary, job_status, load_model, model_fingerprint, run_benchmark,
-                     run_evaluate, run_explain, run_job)
+from .plan import load_model, model_fingerprint
+from .run import JobOptions, JobSummary, job_status, run_evaluate, run_explain, run_job
 from .store import Store
 
 __all__ = [
-    "FORMATS", "BadRow", "JobSummary", "Record", "Store", "export", "job_status", "load_model",
-    "model_fingerprint", "read_export", "read_input", "run_benchmark", "run_evaluate",
-    "run_explain", "run_job",
+    "FORMATS", "BadRow", "JobOptions", "JobSummary", "Record", "Store", "export", "job_status",
+    "load_model", "model_fingerprint", "read_export", "read_input", "run_evaluate", "run_explain",
+    "run_job",
 ]

@@ -17,10 +17,12 @@ Results are written only when a chunk completes, so a retried chunk is never wri
 from __future__ import annotations
 
 import os
-from collections import deque
 from typing import Any, Iterator, Sequence
 
 from ..errors import RationalesError
+from ..evaluation.protocols import Protocol
+from .compute import ChunkOutput, compute_chunk
+from .plan import ChunkTask, MethodPlan
 
 INSTALL_HINT = "pip install 'rationales[ray]'  (or: pip install 'ray>=2.30')"
 
@@ -68,8 +70,8 @@ def _unpack_model(model: Any) -> Any:
 class _Worker:
     """A Ray actor: holds the classifier and the configured explainers for the whole job."""
 
-    def __init__(self, classifier: Any, plans: Any, target: Any, protocol: Any, label_names: Any,
-                 threads: int) -> None:
+    def __init__(self, classifier: Any, plans: list[MethodPlan], target: int | None,
+                 protocol: Protocol | None, threads: int) -> None:
         classifier = _unpack_model(classifier)
         try:
             import torch
@@ -81,15 +83,13 @@ class _Worker:
             pass
         self.classifier = classifier
         self.plans = plans
-        self.target, self.protocol, self.label_names = target, protocol, label_names
+        self.target, self.protocol = target, protocol
 
     def pid(self) -> int:
         return os.getpid()
 
-    def run(self, task: Any) -> Any:
-        from .runner import compute_chunk
-
-        return compute_chunk(self.classifier, self.plans, task, self.target, self.protocol, self.label_names)
+    def run(self, task: ChunkTask) -> ChunkOutput:
+        return compute_chunk(self.classifier, self.plans, task, self.target, self.protocol)
 
 
 class RayEngine:
@@ -97,8 +97,8 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, classifier: Any, plans: Sequence[Any], target: Any, protocol: str | None,
-                 label_names: Sequence[str] | None, *, workers: int | None = None,
+    def __init__(self, classifier: Any, plans: Sequence[MethodPlan], target: int | None,
+                 protocol: Protocol | None, *, workers: int | None = None,
                  address: str | None = None, cpus_per_worker: float = 1.0,
                  in_flight_per_worker: int = 2, max_resubmits: int = 3) -> None:
         ray = require_ray()
@@ -126,21 +126,20 @@ class RayEngine:
             num_cpus=cpus_per_worker, max_restarts=3, max_task_retries=3
         )
         threads = int(max(1, cpus_per_worker))
-        self.actors = [actor_cls.remote(clf_ref, list(plans), target, protocol, label_names, threads)
+        self.actors = [actor_cls.remote(clf_ref, list(plans), target, protocol, threads)
                        for _ in range(workers)]
         self.max_in_flight = in_flight_per_worker * workers
         self.max_resubmits = max_resubmits
-        self.in_flight: dict[Any, tuple[Any, int, int]] = {}  # ref -> (task, actor index, tries)
-        self.order: deque[Any] = deque()
+        self.in_flight: dict[Any, tuple[ChunkTask, int, int]] = {}  # ref -> (task, actor index, tries)
         self.next_actor = 0
 
-    def _send(self, task: Any, tries: int) -> None:
+    def _send(self, task: ChunkTask, tries: int) -> None:
         i = self.next_actor % len(self.actors)
         self.next_actor += 1
         ref = self.actors[i].run.remote(task)
         self.in_flight[ref] = (task, i, tries)
 
-    def _collect(self, block: bool) -> Iterator[tuple[Any, Any]]:
+    def _collect(self, block: bool) -> Iterator[tuple[ChunkTask, ChunkOutput]]:
         ray = self.ray
         while self.in_flight and (block or len(self.in_flight) >= self.max_in_flight):
             ready, _ = ray.wait(list(self.in_flight), num_returns=1)
@@ -160,11 +159,11 @@ class RayEngine:
                 raise e.as_instanceof_cause() from None
             yield task, output
 
-    def submit(self, task: Any) -> Iterator[tuple[Any, Any]]:
+    def submit(self, task: ChunkTask) -> Iterator[tuple[ChunkTask, ChunkOutput]]:
         self._send(task, 0)
         yield from self._collect(block=False)
 
-    def drain(self) -> Iterator[tuple[Any, Any]]:
+    def drain(self) -> Iterator[tuple[ChunkTask, ChunkOutput]]:
         yield from self._collect(block=True)
 
     def worker_pids(self) -> list[int]:

@@ -157,7 +157,8 @@ class Store:
             "INSERT INTO runs (kind, job_hash, config, started, status) VALUES (?, ?, ?, ?, 'running')",
             (kind, job_hash, canonical_json(config), time.time()),
         )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # an INSERT always sets it
+        return cur.lastrowid
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         self.conn.execute(
@@ -256,7 +257,7 @@ class Store:
         if job_hash is not None:
             q += " WHERE job_hash=?"
             args.append(job_hash)
-        return [ErrorRow(s, int(l), e, i) for s, l, e, i in self.conn.execute(q + " ORDER BY source, line", args)]
+        return [ErrorRow(s, int(n), e, i) for s, n, e, i in self.conn.execute(q + " ORDER BY source, line", args)]
 
     def _where(self, *, params_hashes: Sequence[str] | None = None,
                methods: Sequence[str] | None = None) -> tuple[str, list[Any]]:
@@ -288,8 +289,14 @@ class Store:
             f"SELECT example_id, method, params_hash, metric, value FROM metrics{where}", args
         )
 
+    def metric_labels(self, params_hashes: Sequence[str]) -> set[str]:
+        """The metric labels stored for these parameter sets."""
+        where, args = self._where(params_hashes=params_hashes)
+        return {label for (label,) in self.conn.execute(f"SELECT DISTINCT metric FROM metrics{where}", args)}
+
     def mark_non_mean(self, labels: Iterable[str]) -> None:
-        """Remember metrics whose value is not a mean of per-example values (pooled variants)."""
+        """Remember metrics whose value is not a mean of per-example values (the registry's
+        "pooled" aggregation under the job's protocol)."""
         for label in labels:
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES (?, '1')", (f"non_mean/{label}",))
 

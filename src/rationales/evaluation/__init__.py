@@ -11,8 +11,7 @@ from typing import Any, Iterable
 
 from ..models.base import Classifier
 from ..types import Dataset, Explanation, MetricResult
-from .metrics import (LOWER_IS_BETTER, METRICS, ClassifierContext, Metric, MethodContext, get_metric,
-                      iter_metrics, run_groups)
+from .metrics import LOWER_IS_BETTER, METRICS, ClassifierContext, MethodContext, Metric, get_metric, iter_metrics, run_groups
 from .protocols import PROTOCOLS, Protocol, get_protocol
 
 

@@ -104,8 +104,9 @@ class BenchmarkRun:
             if o is None:
                 continue
             same = r.variant == o.variant
-            shared = [k for k, v in r.per_example.items() if v is not None and o.per_example.get(k) is not None]
-            diff = float(np.mean([r.per_example[k] - o.per_example[k] for k in shared])) if shared and same else None
+            pairs = [(v, o.per_example.get(k)) for k, v in r.per_example.items()]
+            shared = [(a, b) for a, b in pairs if a is not None and b is not None]
+            diff = float(np.mean([a - b for a, b in shared])) if shared and same else None
             rows.append({"metric": r.name, "method": r.method, "variant": r.variant, "same_variant": same,
                          "this": r.value, "other": o.value, "per_example_mean_diff": diff,
                          "n_shared": len(shared)})

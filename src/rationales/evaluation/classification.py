@@ -82,5 +82,5 @@ def classify(classifier: Classifier, dataset: Dataset, proto: "Protocol", select
         return []
     proba = np.asarray(classifier.predict_proba(pool))
     where = f"on={dataset.full_name if on_all else 'protocol examples'} ({len(pool)} labelled)"
-    return classification_metrics([ex.id for ex in pool], [ex.label for ex in pool], proba,
+    return classification_metrics([ex.id for ex in pool], [int(ex.label or 0) for ex in pool], proba,
                                   classifier.label_names, where)

@@ -137,7 +137,7 @@ def faithfulness(
         part = plans[start:start + chunk]
         answers = classifier.predict_proba_masked_many(
             [(example, np.array(plan.masks, dtype=bool)) for _, example, plan, _, _, _ in part], removal)
-        for (ex_id, example, plan, full, todo, loo), probs in zip(part, answers):
+        for (ex_id, _example, plan, full, todo, loo), probs in zip(part, answers):
             probs = np.asarray(probs)
             for e, r, without, only, bins in todo:
                 t = e.target
@@ -159,7 +159,8 @@ def faithfulness(
                         per[e.method]["tau_loo"][ex_id] = tau
 
     variants = {
-        "comprehensiveness": _join(f"hard={hard_name}", f"removal={removal}", "rationale of all words: p(empty) asked; empty rationale: 0"),
+        "comprehensiveness": _join(f"hard={hard_name}", f"removal={removal}",
+                                   "rationale of all words: p(empty) asked; empty rationale: 0"),
         "sufficiency": _join(f"hard={hard_name}", f"removal={removal}", "rationale of all words: 0 by definition"),
         "aopc_comprehensiveness": _join("bins=" + "/".join(f"{b * 100:g}%" for b in aopc_bins or ()), f"removal={removal}"),
         "aopc_sufficiency": _join("bins=" + "/".join(f"{b * 100:g}%" for b in aopc_bins or ()), f"removal={removal}"),

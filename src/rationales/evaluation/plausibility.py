@@ -32,9 +32,12 @@ def _f1(p: float, r: float) -> float:
     return 0.0 if p == 0 or r == 0 else 2 * p * r / (p + r)
 
 
-def _split(items: Iterable[Item]) -> tuple[list[tuple[str, list[int], list[float]]], dict[str, int], dict[str, None]]:
+def _split(items: Iterable[Item]) -> tuple[list[tuple[str, list[int], list[float]]], dict[str, int],
+                                          dict[str, float | None]]:
     """Keep the items with a non-empty gold mask; count and mark the others."""
-    kept, excluded, missing = [], {}, {}
+    kept: list[tuple[str, list[int], list[float]]] = []
+    excluded: dict[str, int] = {}
+    missing: dict[str, float | None] = {}
     for ex_id, gold, pred in items:
         if gold is None:
             excluded["no_gold"] = excluded.get("no_gold", 0) + 1
@@ -89,7 +92,7 @@ def token_prf(
         raise ValueError(f"average must be 'instance_macro' or 'micro', got {average!r}")
     kept, excluded, missing = _split(items)
     ps, rs, fs = dict(missing), dict(missing), dict(missing)
-    tp_sum = pred_sum = gold_sum = 0
+    tp_sum = pred_sum = gold_sum = 0.0
     for ex_id, gold, pred in kept:
         pred = [1 if v else 0 for v in pred]
         tp = sum(g and p for g, p in zip(gold, pred))

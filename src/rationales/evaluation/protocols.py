@@ -8,9 +8,10 @@ fully resolved protocol so a number is never read under the wrong definition.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Iterable, Sequence
 
+from ..errors import InputError
 from ..models.base import check_removal
 from ..registry import Registry
 from ..rules import normalise_rule
@@ -129,21 +130,34 @@ class Protocol:
             return [1 if any(c) else 0 for c in cols]
         return [1 if sum(1 for v in c if v) * 2 > len(masks) else 0 for c in cols]
 
+    @property
+    def needs_data(self) -> bool:
+        """Whether a choice depends on the data (``top_fraction=mean_gold``): see :meth:`resolve`."""
+        return self.hard == "top_fraction=mean_gold"
+
     def resolve(self, dataset: Dataset) -> "Protocol":
         """Fix data-dependent choices (``top_fraction=mean_gold`` → the measured fraction)."""
-        if self.hard == "top_fraction=mean_gold":
-            fracs = []
-            for ex in self.select(dataset):
+        return self.resolve_from([dataset], dataset.full_name)
+
+    def resolve_from(self, parts: Iterable[Dataset], source: str) -> "Protocol":
+        """:meth:`resolve` over a dataset given in parts, one held at a time (a streamed
+        corpus): the same value as on the whole, since the mean is over selected examples."""
+        if not self.needs_data:
+            return self
+        total, n = 0.0, 0
+        for part in parts:
+            for ex in self.select(part):
                 g = self.gold_mask(ex)
                 if g is not None and len(g) and any(g):
-                    fracs.append(sum(g) / len(g))
-            if not fracs:
-                raise ValueError(
-                    f"top_fraction=mean_gold needs gold rationales, and {dataset.full_name} has none "
-                    f"among the examples protocol {self.name!r} selects"
-                )
-            return replace(self, hard=f"top_fraction={sum(fracs) / len(fracs):.4f}")
-        return self
+                    total += sum(g) / len(g)
+                    n += 1
+        if not n:
+            raise InputError(
+                f"top_fraction=mean_gold needs gold rationales, and {source} has none among the "
+                f"examples protocol {self.name!r} selects; give examples a rationale or override the "
+                f"rule (e.g. top_fraction=0.3)"
+            )
+        return replace(self, hard=f"top_fraction={total / n:.4f}")
 
     def describe(self, dataset: Dataset | None = None) -> str:
         """One readable paragraph with every resolved choice (printed in every header)."""
@@ -169,7 +183,8 @@ class Protocol:
             parts.append("AOPC over bins " + "/".join(f"{b * 100:g}%" for b in self.aopc_bins))
         if self.tau_loo:
             parts.append("Kendall tau-b vs leave-one-out drops (ferret taucorr_loo)")
-        parts.append(f"classification on {'every labelled example' if self.classification_on == 'dataset' else 'the protocol examples'}")
+        on = "every labelled example" if self.classification_on == "dataset" else "the protocol examples"
+        parts.append(f"classification on {on}")
         return "; ".join(parts)
 
 

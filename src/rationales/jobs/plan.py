@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from ..errors import DataError, InputError
+from ..errors import DataError
 from ..evaluation.protocols import Protocol
 from ..methods.request import Request
-from ..rules import parse_rule
 from ..types import Dataset, Example
 from .inputs import BadRow, Item, Record
 from .store import ErrorRow, Store, digest
@@ -85,39 +84,27 @@ def plan_methods(request: Request, fingerprint: str, protocol: Protocol | None) 
 
 
 # -- the protocol, resolved once over the whole input ---------------------------------
-def needs_resolving(protocol: Protocol) -> bool:
-    """Whether a protocol choice depends on the data (``top_fraction=mean_gold``)."""
-    return parse_rule(protocol.hard) == ("top_fraction", None)
-
-
 def resolve_protocol(protocol: Protocol, items: Iterable[Item], label_names: Sequence[str],
                      source: str, chunk_size: int = 1024) -> Protocol:
     """``protocol`` with its data-dependent choices fixed over every usable row of ``items``.
 
-    Streams: one chunk of examples is held at a time. The same value as
-    :meth:`Protocol.resolve` on the whole input as one dataset (selection and gold masks
-    are the protocol's own; the mean is taken in input order, as ``resolve`` does).
+    Streams (:meth:`Protocol.resolve_from`): one chunk of examples is held at a time, and
+    the value equals :meth:`Protocol.resolve` on the whole input as one dataset.
     """
-    if not needs_resolving(protocol):
+    if not protocol.needs_data:
         return protocol
-    total, n = 0.0, 0
-    for chunk in chunks((it for it in items if isinstance(it, Record)), chunk_size):
-        examples = []
-        for record in chunk:
-            try:
-                examples.append(record.to_example())
-            except DataError:
-                continue  # a bad row: the job records it and never evaluates it
-        for ex in protocol.select(Dataset(examples, list(label_names))):
-            gold = protocol.gold_mask(ex)
-            if gold and any(gold):
-                total += sum(gold) / len(gold)
-                n += 1
-    if not n:
-        raise InputError(f"protocol {protocol.name!r} uses top_fraction=mean_gold, which needs gold "
-                         f"rationales, and {source} has none among the rows it selects; give rows a "
-                         f"'rationale' (0/1 per word) or override the rule (e.g. top_fraction=0.3)")
-    return protocol.override(top_fraction=f"{total / n:.4f}")
+
+    def parts() -> Iterator[Dataset]:
+        for chunk in chunks((it for it in items if isinstance(it, Record)), chunk_size):
+            examples = []
+            for record in chunk:
+                try:
+                    examples.append(record.to_example())
+                except DataError:
+                    continue  # a bad row: the job records it and never evaluates it
+            yield Dataset(examples, list(label_names))
+
+    return protocol.resolve_from(parts(), source)
 
 
 # -- chunks: what is done and what is left ----------------------------------------------

@@ -26,7 +26,7 @@ from ..methods.request import check_request
 from ..progress import Progress, ProgressLike, progress_from
 from .compute import ChunkOutput, LocalEngine
 from .inputs import Item, count_rows, read_input
-from .plan import ChunkTask, MethodPlan, chunks, load_model, needs_resolving, plan_chunk, plan_methods, resolve_protocol
+from .plan import ChunkTask, MethodPlan, chunks, load_model, plan_chunk, plan_methods, resolve_protocol
 from .ray_runner import RayEngine, require_ray
 from .store import ResultRow, Store, digest
 
@@ -178,7 +178,7 @@ def _plan(kind: str, model: Any, input: str | Path, methods: Sequence[str] | str
     # the one request path: methods, capabilities, parameters and the target (an id)
     request = check_request(classifier, methods, opts.params, opts.target)
     job = _Job(kind, model, input, out, opts, classifier, fingerprint, request.target, protocol, [])
-    if protocol is not None and needs_resolving(protocol):
+    if protocol is not None and protocol.needs_data:
         # resolved once for the whole input: every chunk is evaluated, and keyed, under it
         with Progress(_total(job) if opts.progress is True else None, "reading the input to resolve "
                       f"protocol {protocol.name!r}", enabled=opts.progress is True, unit="rows",

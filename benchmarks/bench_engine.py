@@ -22,6 +22,7 @@ import json
 import time
 
 import numpy as np
+
 from _data import data_dir
 
 

@@ -27,6 +27,7 @@ import time
 from collections import defaultdict
 
 import numpy as np
+
 from _data import SHARED, data_dir
 
 GRADIENT_METHODS = {"gradient", "grad_input", "integrated_gradients", "attention"}

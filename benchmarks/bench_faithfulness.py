@@ -41,9 +41,9 @@ def main() -> None:
     from rationales.data import load_spec
     from rationales.evaluation.faithfulness import CHUNK, faithfulness
     from rationales.evaluation.protocols import ERASER_BINS, get_protocol
-    from rationales.rules import hard_rationale
     from rationales.methods import explain
     from rationales.models import load_classifier
+    from rationales.rules import hard_rationale
 
     clf = load_classifier(args.model)
     ds = load_spec(args.data, data_dir=data_dir())

@@ -31,7 +31,6 @@ from pathlib import Path
 from _data import ROOT, SHARED, data_dir
 
 
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -177,7 +176,8 @@ def main() -> int:
                 cursor[0] += 1
         print(f"model {args.model}, server workers {args.workers}, posts: {source}, "
               f"{args.seconds:g} s per phase, loopback port {port}")
-        header = f"{'method':<10} {'clients':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p95/p50':>7} {'errors':>6}"
+        header = (f"{'method':<10} {'clients':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+                  f"{'p95/p50':>7} {'errors':>6}")
         print(header)
         print("-" * len(header))
         results = []

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from .errors import ParameterError
 
@@ -29,9 +29,14 @@ from .errors import ParameterError
 class Scored(Protocol):
     """What a rule reads of an explanation (an :class:`~rationales.types.Explanation`)."""
 
-    words: Sequence[str]
-    scores: Sequence[float]
-    info: dict[str, Any]
+    @property
+    def words(self) -> Sequence[str]: ...
+
+    @property
+    def scores(self) -> Sequence[float]: ...
+
+    @property
+    def info(self) -> Mapping[str, Any]: ...
 
 #: how the rules are written, for error messages and help texts
 SYNTAX = "top_k=K, top_fraction=F, top_fraction=mean_gold, threshold=T or xmutest"

@@ -7,7 +7,7 @@ reads them back, so results can be written to JSONL, sent over HTTP and compared
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .rules import apply_rule, ranking, top_k_mask
@@ -27,9 +27,11 @@ class Example:
     """
 
     id: str
-    words: tuple[str, ...]
+    #: any sequence is accepted; it is stored as a tuple
+    words: Sequence[str]
     label: int | None = None
-    rationale: tuple[int, ...] | None = None
+    #: any sequence of 0/1 is accepted; it is stored as a tuple
+    rationale: Sequence[int] | None = None
     lang: str | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -188,6 +190,10 @@ class Explanation:
     truncation point, an LLM's raw answer, a failure reason, a counterfactual text).
     An explanation whose method failed has ``failed`` set to the reason and all-zero
     scores; metrics skip it and count it.
+
+    It is frozen, and ``info`` and ``params`` are read-only by convention (plain dicts, so
+    they stay JSON- and pickle-friendly): nothing changes an explanation once it is made;
+    :meth:`with_info` makes a copy with more ``info``.
     """
 
     example_id: str
@@ -209,6 +215,11 @@ class Explanation:
                 f"explanation of {self.example_id!r} by {self.method}: "
                 f"{len(self.scores)} scores for {len(self.words)} words"
             )
+
+    def with_info(self, **more: Any) -> "Explanation":
+        """A copy whose ``info`` also holds ``more`` (a key given again is replaced); this
+        explanation is left as it is."""
+        return replace(self, params=dict(self.params), info={**self.info, **more})
 
     # -- soft scores to a hard rationale (a 0/1 mask over words): rationales.rules ------
     def hard(self, rule: str) -> list[int]:

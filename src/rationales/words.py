@@ -101,7 +101,7 @@ def detect_lang(words: list[str] | tuple[str, ...]) -> str | None:
                 counts["te"] += 1
             elif ch.isalpha():
                 counts["other"] += 1
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda k: counts[k])
     if best == "other" or counts[best] == 0:
         return None
     return best

@@ -53,10 +53,10 @@ def test_the_converted_folder_is_a_plain_hf_model_with_the_same_answers(smol: Tr
 
 def test_llm_explainer_runs_end_to_end_on_smollm2(smol: TransformersBackend) -> None:
     """One short real generation through the prompt, parser and mapper: well-formed either way."""
+    import numpy as np
+
     from rationales.methods import get_explainer
     from rationales.models.base import Classifier
-
-    import numpy as np
 
     class Fixed(Classifier):
         label_names = ["normal", "offensive"]

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from rationales.errors import DataError
-from rationales.jsonio import finite
-from rationales.models.tiny import tiny_classifier
 from rationales.evaluation.classification import classification_summary
+from rationales.jsonio import finite
 from rationales.models.machine_rationales import read_machine_rationales
+from rationales.models.tiny import tiny_classifier
 from rationales.models.train import train
 from rationales.rules import machine_rationale
 from rationales.types import Dataset, Example, Explanation

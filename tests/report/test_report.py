@@ -7,12 +7,11 @@ import re
 
 import pytest
 
+from evaluation.fakes import LinearWords  # tests/ is on sys.path (rootdir-relative packages)
 from rationales.evaluation.benchmark import BenchmarkRun, benchmark
+from rationales.report import write_all
 from rationales.report.table import markdown_table
 from rationales.types import Dataset, Example
-
-from rationales.report import write_all
-from evaluation.fakes import LinearWords  # tests/ is on sys.path (rootdir-relative packages)
 
 DS = Dataset(
     [Example("a", ["bad", "very", "good", "x"], label=1, rationale=[1, 1, 0, 0]),

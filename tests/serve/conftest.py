@@ -91,7 +91,7 @@ POSTS = [
 
 @pytest.fixture(scope="session")
 def small_dataset() -> Dataset:
-    examples = [Example(id=i, words=w, label=l, rationale=r, lang=lang) for i, w, l, r, lang in POSTS]
+    examples = [Example(id=i, words=w, label=y, rationale=r, lang=lang) for i, w, y, r, lang in POSTS]
     return Dataset(examples, ["normal", "offensive", "hatespeech"], name="toy", split="test")
 
 

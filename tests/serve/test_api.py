@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from rationales.serve import Limits, create_app
 from rationales.words import segment
 
-from .conftest import KeywordClassifier, WEIGHTS, sigmoid, wait_until
+from .conftest import WEIGHTS, KeywordClassifier, sigmoid, wait_until
 
 
 @pytest.fixture

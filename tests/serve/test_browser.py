@@ -80,7 +80,7 @@ def server(tiny_clf, small_dataset, tmp_path_factory):
 
     from rationales.serve import create_app
 
-    from .conftest import KeywordClassifier, WEIGHTS
+    from .conftest import WEIGHTS, KeywordClassifier
 
     reports = tmp_path_factory.mktemp("reports")
     (reports / "hx-minilm").mkdir()
@@ -147,7 +147,8 @@ def explain_in_page(page, text: str) -> None:
     page.wait_for_function(
         """([words, methods]) => methods.every(m => {
             const cell = document.querySelector(`#result .row[data-method='${m}'] .words`);
-            return cell && JSON.stringify(Array.from(cell.querySelectorAll('.word')).map(s => s.textContent)) === JSON.stringify(words);
+            const shown = Array.from(cell ? cell.querySelectorAll('.word') : []).map(s => s.textContent);
+            return cell && JSON.stringify(shown) === JSON.stringify(words);
         })""", arg=[words, METHODS])
 
 

@@ -14,16 +14,16 @@ download cache (``rationales data fetch NAME``).
 
 from __future__ import annotations
 
-from .base import DATASETS, available, datasets, load_dataset, load_spec, parse_spec
-from .paths import cache_dir, candidate_dirs, resolve_data_dir
-from .stats import dataset_stats
+from . import eraser as _eraser  # noqa: E402,F401
 
 # Importing a loader module registers it.
 from . import hatexplain as _hatexplain  # noqa: E402,F401
-from . import eraser as _eraser  # noqa: E402,F401
+from . import tabular as _tabular  # noqa: E402,F401
 from . import toxic_spans as _toxic_spans  # noqa: E402,F401
 from . import xmutest as _xmutest  # noqa: E402,F401
-from . import tabular as _tabular  # noqa: E402,F401
+from .base import DATASETS, available, datasets, load_dataset, load_spec, parse_spec
+from .paths import cache_dir, candidate_dirs, resolve_data_dir
+from .stats import dataset_stats
 
 __all__ = [
     "DATASETS", "available", "cache_dir", "candidate_dirs", "dataset_stats", "datasets",

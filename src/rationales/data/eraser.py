@@ -134,7 +134,7 @@ class _Docs:
         self.jsonl: dict[str, str] | None = None
         if not src.has("docs") and not src.doc_names() and src.has("docs.jsonl"):
             self.jsonl = {}
-            for line, obj in iter_jsonl(src.where("docs.jsonl"), Problems("raise"),
+            for _line, obj in iter_jsonl(src.where("docs.jsonl"), Problems("raise"),
                                         data=src.read("docs.jsonl")):
                 self.jsonl[str(obj["docid"])] = str(obj["document"])
 

@@ -72,8 +72,8 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 
 def _by_hand(name: str, dest: Path) -> str:
-    lines = [f"Download by hand and put the files here (or point $RATIONALES_DATA at a folder "
-             f"laid out the same way):"]
+    lines = ["Download by hand and put the files here (or point $RATIONALES_DATA at a folder "
+             "laid out the same way):"]
     for s in SOURCES[name]:
         lines.append(f"  {s.url}\n    -> {dest / s.dest}")
     return "\n".join(lines)

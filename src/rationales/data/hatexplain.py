@@ -50,7 +50,7 @@ OPTIONS = {
 
 
 def _find(data_dir: str | os.PathLike | None) -> list[tuple[str | None, dict]]:
-    out = []
+    out: list[tuple[str | None, dict]] = []
     original = find_file(FOLDER, ORIGINAL, data_dir) and find_file(FOLDER, DIVISIONS, data_dir)
     for split in SPLITS:
         if original or find_file(FOLDER, [JSONL_NAMES[split]], data_dir):

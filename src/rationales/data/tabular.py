@@ -204,9 +204,9 @@ def _as_int(v: Any) -> int | None:
 
 def _infer_names(parsed: list[tuple[int, int, dict[str, Any]]]) -> list[str]:
     labels = [d["label"] for _, _, d in parsed if d["label"] is not None]
-    ints = [_as_int(v) for v in labels]
-    if labels and all(i is not None and i >= 0 for i in ints):
-        return [str(i) for i in range(max(ints) + 1)]  # type: ignore[type-var]
+    ints = [i for i in (_as_int(v) for v in labels) if i is not None and i >= 0]
+    if labels and len(ints) == len(labels):
+        return [str(i) for i in range(max(ints) + 1)]
     return sorted({str(v) for v in labels})
 
 

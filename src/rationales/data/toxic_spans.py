@@ -52,14 +52,15 @@ def load_toxic_spans(split: str | None, *, data_dir: str | os.PathLike | None = 
     examples: list[Example] = []
     for s in splits:
         path = paths[s]
-        header, rows = iter_csv(path, problems)  # type: ignore[arg-type]
+        assert path is not None  # checked above: every split's file was found
+        header, rows = iter_csv(path, problems)
         missing = {"spans", "text"} - set(header)
         if missing:
             raise bad(f"missing column(s) {sorted(missing)}; expected columns spans,text",
                       path, 1, reason="missing column")
         for k, line, row in rows:
             try:
-                ex = _example(row, f"{s}-{k}", path, line)  # type: ignore[arg-type]
+                ex = _example(row, f"{s}-{k}", path, line)
             except DataError as err:
                 problems.skip(err)
                 continue

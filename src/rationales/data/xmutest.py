@@ -94,7 +94,7 @@ def _roles(files: list[Path]) -> dict[str, Path]:
 
 
 def _find(data_dir: str | os.PathLike | None) -> list[tuple[str | None, dict]]:
-    out = []
+    out: list[tuple[str | None, dict]] = []
     for lang in LANGS:
         try:
             _csvs(lang, None, data_dir)
@@ -165,7 +165,9 @@ def _row(rec: dict[str, str], cols: dict[str, str | None], path: Path, line: int
     if not tokens or not any(t.strip() for t in tokens):
         raise bad("empty text (no tokens)", path, line, cols["tokens"] or cols["text"],
                   reason="empty text")
-    label = _label(rec[cols["label"]], path, line, cols["label"])  # type: ignore[index]
+    label_col = cols["label"]
+    assert label_col is not None  # _columns always finds the label column
+    label = _label(rec[label_col], path, line, label_col)
     rfield = cols["rationale"]
     raw = rec[rfield].strip()  # type: ignore[index]
     rationale: list[int] | None

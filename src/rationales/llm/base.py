@@ -81,7 +81,7 @@ class LLMBackend(ABC):
     def _generate(self, messages: Messages, params: dict[str, Any]) -> str:
         """The answer to one conversation; raises :class:`LLMError` (or anything) on failure."""
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 - optional hook: a backend with nothing to load keeps it
         """Get ready to answer (load a model). Errors here are configuration errors: they
         raise (a missing model is not one post's failure), unlike errors per answer."""
 

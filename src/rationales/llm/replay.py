@@ -45,12 +45,13 @@ class ReplayBackend(LLMBackend):
 
     def _generate(self, messages: Messages, params: dict[str, Any]) -> str:
         self.calls.append(messages)
+        answer: Answer | None
         if callable(self.answers):
             answer = self.answers(messages)
         else:
             users = [m["content"] for m in reversed(messages) if m["role"] == "user"]
-            answer = next((a for text in users for k, a in self.answers.items() if k in text),
-                          self.default)
+            found = next((a for text in users for k, a in self.answers.items() if k in text), None)
+            answer = self.default if found is None else found
             if answer is None:
                 raise LookupError(f"replay backend {self.name!r} has no answer for this prompt")
         if isinstance(answer, BaseException):

@@ -147,6 +147,7 @@ class TransformersBackend(LLMBackend):
             model = AutoModelForCausalLM.from_pretrained(
                 str(converted), dtype=_torch_dtype(self.dtype), local_files_only=True)
             return self._ready(tok, model)
+        kw: dict[str, Any]
         if self.is_gguf:
             where, kw = str(self.path.parent), {"gguf_file": self.path.name}
         else:

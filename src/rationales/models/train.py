@@ -28,8 +28,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..errors import ModelError
-from ..types import Dataset, Example
 from ..progress import Progress
+from ..types import Dataset, Example
 from .base import Classifier
 from .machine_rationales import read_machine_rationales
 
@@ -158,7 +158,7 @@ def _evaluate(clf: Classifier, ds: Dataset) -> dict[str, Any]:
 
     labelled = [ex for ex in ds if ex.label is not None]
     probs = clf.predict_proba(labelled)
-    return classification_summary(probs, [int(ex.label) for ex in labelled], clf.label_names,
+    return classification_summary(probs, [int(ex.label or 0) for ex in labelled], clf.label_names,
                                   f"on={ds.full_name} ({len(labelled)} labelled)")
 
 
@@ -175,7 +175,7 @@ def _batch(clf: Any, examples: Sequence[Example]) -> dict[str, Any]:
         ids[i, :n] = torch.tensor(e.input_ids)
         att[i, :n] = 1
         word_index[i, :n] = torch.tensor(e.word_index)
-    labels = torch.tensor([int(ex.label) for ex in examples], dtype=torch.long)
+    labels = torch.tensor([int(ex.label or 0) for ex in examples], dtype=torch.long)
     # words past the truncation point have no tokens, so the rationale needs no cut
     return {"input_ids": ids, "attention_mask": att, "word_index": word_index, "labels": labels,
             "rationales": [ex.rationale for ex in examples]}

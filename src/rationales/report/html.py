@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import plots
 from .table import CLASSIFICATION, SHORT, fmt, legend, result_matrix
@@ -67,7 +67,7 @@ def _heatmaps(run: "BenchmarkRun") -> str:
     from ..rules import hard_rationale
 
     rule = run.protocol.get("hard", "top_k=5")
-    by = {}
+    by: dict[str, dict[str, Any]] = {}
     for e in run.explanations:
         by.setdefault(e.example_id, {})[e.method] = e
     blocks = []

@@ -104,7 +104,9 @@ def time_per_explanation(run: "BenchmarkRun") -> bytes:
     fwd = [run.timing[m]["forward_passes"] / max(1, run.timing[m]["explanations"]) for m in methods]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 0.45 * len(methods) + 1.5))
     y = list(range(len(methods)))[::-1]
-    for ax, vals, title in ((a1, secs, "seconds per explanation"), (a2, fwd, "engine forward passes per explanation\n(gradient passes run outside the engine)")):
+    panels = ((a1, secs, "seconds per explanation"),
+              (a2, fwd, "engine forward passes per explanation\n(gradient passes run outside the engine)"))
+    for ax, vals, title in panels:
         ax.barh(y, vals, color=[colors[m] for m in methods])
         ax.set_yticks(y, methods)
         positive = [v for v in vals if v > 0]

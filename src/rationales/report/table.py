@@ -30,11 +30,11 @@ SHORT = {"token_f1": "tok F1", "token_precision": "tok P", "token_recall": "tok 
 
 def result_matrix(results: Sequence[MetricResult]) -> tuple[list[str], list[str], dict[tuple[str, str], MetricResult]]:
     """(methods, metric names in display order, {(method, metric): result}) of per-method results."""
-    cells = {(r.method, r.name): r for r in results if r.method is not None}
-    methods = list(dict.fromkeys(r.method for r in results if r.method is not None))
+    cells = {(str(r.method), r.name): r for r in results if r.method is not None}
+    methods = [m for m in dict.fromkeys(r.method for r in results) if m is not None]
     present = {r.name for r in results if r.method is not None}
     names = [n for n in ORDER if n in present] + sorted(present - set(ORDER))
-    return methods, names, cells  # type: ignore[return-value]
+    return methods, names, cells
 
 
 def legend(results: Sequence[MetricResult]) -> list[str]:
@@ -43,7 +43,7 @@ def legend(results: Sequence[MetricResult]) -> list[str]:
     for r in results:
         seen.setdefault(r.label, r)
     lines = []
-    for label, r in seen.items():
+    for label in seen:
         ns = sorted({x.n for x in results if x.label == label})
         excl: dict[str, int] = {}
         for x in results:
@@ -91,10 +91,10 @@ def markdown_table(results: Sequence[MetricResult], timing: dict[str, dict[str, 
 def print_results(results: Sequence[MetricResult], header: str | None = None,
                   timing: dict[str, dict[str, float]] | None = None, console: Any = None) -> None:
     """Print the table in the terminal with rich, the header (protocol) first, the legend after."""
+    import sys
+
     from rich.console import Console
     from rich.table import Table
-
-    import sys
 
     # a pipe or a file gets a wide table instead of rich's 80 columns
     console = console or (Console() if sys.stdout.isatty() else Console(width=200))

@@ -37,7 +37,8 @@ def _model_id(spec: str, taken: set[str]) -> str:
     return name
 
 
-def load_models(specs: Iterable[str | Classifier] | Mapping[str, str | Classifier]) -> tuple[dict[str, Classifier], dict[str, str]]:
+def load_models(specs: Iterable[str | Classifier] | Mapping[str, str | Classifier]
+                ) -> tuple[dict[str, Classifier], dict[str, str]]:
     """Load each model once: a folder or backbone name (``load_classifier``) or a Classifier.
 
     Returns ({id: classifier}, {id: what it was loaded from}).

@@ -37,7 +37,8 @@ class ExplainRequest(BaseModel):
     model: str | None = Field(None, description="a model id from GET /api/models (default: the first)")
     methods: list[str] = Field(..., description="explainer names from GET /api/explainers", examples=[["occlusion", "ngram"]])
     target: int | str | None = Field(None, description="label id or name to explain (default: the predicted label)")
-    params: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-method parameters, e.g. {\"lime\": {\"n_samples\": 200}}")
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                              description="per-method parameters, e.g. {\"lime\": {\"n_samples\": 200}}")
     hard: str = Field("xmutest", description="hard-rationale rule: xmutest, top_k=K, top_fraction=F or threshold=T")
     removal: Literal["delete", "mask"] = Field("delete", description="how faithfulness removes words")
     faithfulness: bool = Field(True, description="compute comprehensiveness and sufficiency per method")
@@ -173,11 +174,11 @@ def run(job: Job) -> dict[str, Any]:
                      "llm_words": json_safe(exp.info.get("llm_rationale", hard if m == "llm" else None)),
                      "params": json_safe(exp.params), "info": json_safe(exp.info),
                      "seconds": round(time.perf_counter() - started, 4)})
-        if not exp.failed:
+        if not exp.failed and hard is not None:
             done.append((exp, hard_rule, hard))
     if job.faithfulness:
         for exp, rule, hard in done:
-            res = faithfulness(clf, [exp], {ex.id: ex}, hard=lambda e, h=hard: h,
+            res = faithfulness(clf, [exp], {ex.id: ex}, hard=_constant(hard),
                                hard_name=rule, removal=job.removal, tau_loo=False)
             figures = {r.name: {"value": finite(r.per_example.get(ex.id)), "variant": r.variant}
                        for r in res[exp.method]}
@@ -213,3 +214,8 @@ def _hard(job: Job, exp: Explanation) -> tuple[str, list[int] | None]:
 
 
 __all__ = ["ExplainRequest", "Job", "answer", "prepare", "run"]
+
+
+def _constant(mask: list[int]) -> Callable[[Explanation], list[int]]:
+    """A hard-rationale function that gives ``mask`` whatever it is asked (one explanation)."""
+    return lambda _explanation: mask

@@ -27,7 +27,7 @@ def list_reports(folder: Path | None) -> list[dict[str, Any]]:
     if folder is None or not folder.is_dir():
         return []
     root = folder.resolve()
-    found = []
+    found: list[dict[str, Any]] = []
     for path in root.rglob("*"):
         rel = path.relative_to(root)
         if len(rel.parts) > REPORT_DEPTH or path.suffix.lower() not in REPORT_SUFFIXES:

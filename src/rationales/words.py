@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import regex
 
+from .errors import ParameterError
+
 # Letters, combining marks, digits, connector punctuation and the two zero-width joiners
 # that Indic scripts use inside words.
 _W = r"[\p{L}\p{M}\p{N}\p{Pc}\u200c\u200d]"
@@ -65,7 +67,7 @@ def segment_with_offsets(text: str) -> list[tuple[str, int, int]]:
     ``text[start:end] == word`` for every word; separators are never inside a word.
     """
     if not isinstance(text, str):
-        raise TypeError(f"segment expects a str, got {type(text).__name__}")
+        raise ParameterError(f"segment expects a str, got {type(text).__name__}")
     # Separators match no alternative, so finditer steps over them.
     pattern = _TOKEN if "@" in text else _TOKEN_NO_AT
     return [(m.group(), m.start(), m.end()) for m in pattern.finditer(text)]

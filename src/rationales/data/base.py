@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import ParameterError
 from ..registry import Registry
 from ..types import Dataset
 from .reading import Problems
@@ -57,11 +58,11 @@ def load_dataset(
     unknown = sorted(set(options) - set(known))
     if unknown:
         listed = ", ".join(f"{k} ({v})" for k, v in known.items()) or "none"
-        raise ValueError(f"dataset {name!r} has no option {', '.join(map(repr, unknown))}; "
+        raise ParameterError(f"dataset {name!r} has no option {', '.join(map(repr, unknown))}; "
                          f"its options: {listed}")
     split = entry.info["split_aliases"].get(split, split) if split is not None else None
     if split is not None and entry.info["splits"] and split not in entry.info["splits"]:
-        raise ValueError(f"dataset {name!r} has no split {split!r}; "
+        raise ParameterError(f"dataset {name!r} has no split {split!r}; "
                          f"its splits: {', '.join(entry.info['splits'])}")
     problems = Problems(on_error)
     ds = entry.obj(split, data_dir=data_dir, problems=problems, **options)
@@ -115,5 +116,5 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
         return spec, None
     name, sep, split = spec.partition(":")
     if not name:
-        raise ValueError(f"expected NAME[:SPLIT] such as 'hatexplain:test', got {spec!r}")
+        raise ParameterError(f"expected NAME[:SPLIT] such as 'hatexplain:test', got {spec!r}")
     return name, (split or None) if sep else None

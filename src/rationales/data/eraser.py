@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError, DataNotFoundError
+from ..errors import DataError, DataNotFoundError, ParameterError
 from ..types import Dataset, Example
 from .base import register
 from .paths import find_file, not_found
@@ -310,7 +310,7 @@ def load_eraser(split: str | None, *, data_dir: str | os.PathLike | None = None,
                 label_names: list[str] | None = None, lang: str | None = "en") -> Dataset:
     """Any ERASER-format dataset, from its folder or its release .tar.gz (path=)."""
     if path is None:
-        raise ValueError("dataset 'eraser' needs path= an ERASER dataset folder or .tar.gz "
+        raise ParameterError("dataset 'eraser' needs path= an ERASER dataset folder or .tar.gz "
                          "(for movies, use 'eraser-movies')")
     p = Path(path).expanduser()
     if not p.exists():

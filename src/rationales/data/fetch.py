@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import DataError, OfflineError
+from ..errors import DataError, OfflineError, UnknownNameError
 from .paths import cache_dir
 
 CONNECT_TIMEOUT = 10.0  # seconds; also the limit between two received chunks
@@ -98,7 +98,7 @@ def fetch(
     """
     key = ALIASES.get(name, name)
     if key not in SOURCES:
-        raise KeyError(f"no download known for {name!r}; fetchable: {', '.join(SOURCES)}"
+        raise UnknownNameError(f"no download known for {name!r}; fetchable: {', '.join(SOURCES)}"
                        + (" (X-MuTeST is not redistributed: obtain it from its authors)"
                           if name.startswith("xmutest") else ""))
     root = Path(dest).expanduser() if dest is not None else cache_dir()

@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..errors import DataError
+from ..errors import DataError, ParameterError
 from ..types import Dataset, Example
 from .base import register
 from .paths import find_file, not_found
@@ -95,7 +95,7 @@ def load_hatexplain(split: str | None, *, data_dir: str | os.PathLike | None = N
 
 def _check(option: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"hatexplain option {option}={value!r}; expected one of {allowed}")
+        raise ParameterError(f"hatexplain option {option}={value!r}; expected one of {allowed}")
 
 
 def _records(split: str | None, data_dir: str | os.PathLike | None, problems: Problems,

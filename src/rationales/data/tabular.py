@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import DataError, DataNotFoundError
+from ..errors import DataError, DataNotFoundError, ParameterError
 from ..types import Dataset, Example
 from ..words import detect_lang, segment_with_offsets, words_touching
 from .base import register
@@ -58,11 +58,11 @@ def _load(kind: str, split: str | None, problems: Problems, path: Any, text_colu
           rationale_format: str, label_names: list[str] | None, id_column: str | None,
           lang: str | None) -> Dataset:
     if path is None:
-        raise ValueError(f"dataset {kind!r} needs path= the .{kind} file")
+        raise ParameterError(f"dataset {kind!r} needs path= the .{kind} file")
     if rationale_format not in FORMATS:
-        raise ValueError(f"rationale_format={rationale_format!r}; expected one of {FORMATS}")
+        raise ParameterError(f"rationale_format={rationale_format!r}; expected one of {FORMATS}")
     if text_column is not None and words_column is not None:
-        raise ValueError("pass text_column or words_column, not both")
+        raise ParameterError("pass text_column or words_column, not both")
     p = Path(path).expanduser()
     if not p.is_file():
         raise DataNotFoundError(f"{p}: no such file")
@@ -85,7 +85,7 @@ def _load(kind: str, split: str | None, problems: Problems, path: Any, text_colu
         label_column = label_column or "label"
         rationale_column = rationale_column or "rationale"
     if rationale_format == "spans" and text_column is None:
-        raise ValueError("rationale_format='spans' needs a text_column (spans index the text)")
+        raise ParameterError("rationale_format='spans' needs a text_column (spans index the text)")
 
     parsed: list[tuple[int, int, dict[str, Any]]] = []
     n_rows = 0

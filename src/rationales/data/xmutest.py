@@ -29,7 +29,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import DataError, DataNotFoundError
+from ..errors import DataError, DataNotFoundError, ParameterError
 from ..types import Dataset, Example
 from ..words import segment
 from .base import register
@@ -224,7 +224,7 @@ def load_xmutest(split: str | None, *, data_dir: str | os.PathLike | None = None
                  rationale_column: str | None = None, label_column: str | None = None) -> Dataset:
     """X-MuTeST: English, Hindi and Telugu hate speech with token rationales."""
     if lang not in LANGS:
-        raise ValueError(f"xmutest option lang={lang!r}; expected one of {LANGS}")
+        raise ParameterError(f"xmutest option lang={lang!r}; expected one of {LANGS}")
     overrides = {"text": text_column, "tokens": tokens_column, "rationale": rationale_column,
                  "label": label_column}
     roles = _roles(_csvs(lang, path, data_dir))

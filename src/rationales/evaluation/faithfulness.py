@@ -29,6 +29,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..errors import InputError, ParameterError
 from ..models.base import Classifier, check_removal
 from ..types import Example, Explanation, MetricResult
 
@@ -81,7 +82,7 @@ def faithfulness(
     call (1 asks one example at a time). Returns {method: [MetricResult, ...]}.
     """
     if chunk < 1:
-        raise ValueError(f"chunk must be at least 1, got {chunk}")
+        raise ParameterError(f"chunk must be at least 1, got {chunk}")
     check_removal(removal)
     examples = examples or {}
     by_example: dict[str, list[Explanation]] = {}
@@ -116,7 +117,7 @@ def faithfulness(
                     exclude(e.method, name, ex_id, "failed")
                 continue
             if tuple(e.words) != tuple(example.words):
-                raise ValueError(
+                raise InputError(
                     f"explanation of {ex_id!r} by {e.method} has {len(e.words)} words that differ "
                     f"from the example's {n} words; explain the same examples you evaluate"
                 )

@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..errors import InputError, ParameterError
 from ..types import MetricResult
 
 Item = tuple[str, "Sequence[int] | None", "Sequence[float]"]
@@ -45,7 +46,7 @@ def _split(items: Iterable[Item]) -> tuple[list[tuple[str, list[int], list[float
             continue
         gold = [int(g) for g in gold]
         if len(gold) != len(pred):
-            raise ValueError(
+            raise InputError(
                 f"example {ex_id!r}: gold rationale has {len(gold)} words, prediction has {len(pred)}"
             )
         if not any(gold):
@@ -89,7 +90,7 @@ def token_prf(
     example's own F1 for comparing runs.
     """
     if average not in ("instance_macro", "micro"):
-        raise ValueError(f"average must be 'instance_macro' or 'micro', got {average!r}")
+        raise ParameterError(f"average must be 'instance_macro' or 'micro', got {average!r}")
     kept, excluded, missing = _split(items)
     ps, rs, fs = dict(missing), dict(missing), dict(missing)
     tp_sum = pred_sum = gold_sum = 0.0
@@ -141,9 +142,9 @@ def iou_f1(
     aggregate precision/recall and how many examples each averaged.
     """
     if average not in ("macro", "micro"):
-        raise ValueError(f"average must be 'macro' or 'micro', got {average!r}")
+        raise ParameterError(f"average must be 'macro' or 'micro', got {average!r}")
     if pred_spans not in ("contiguous", "tokens"):
-        raise ValueError(f"pred_spans must be 'contiguous' or 'tokens', got {pred_spans!r}")
+        raise ParameterError(f"pred_spans must be 'contiguous' or 'tokens', got {pred_spans!r}")
     kept, excluded, missing = _split(items)
     per: dict[str, float | None] = dict(missing)
     rec_list, prec_list = [], []

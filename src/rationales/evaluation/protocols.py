@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Iterable, Sequence
 
-from ..errors import InputError
+from ..errors import InputError, ParameterError
 from ..models.base import check_removal
 from ..registry import Registry
 from ..rules import normalise_rule
@@ -64,17 +64,17 @@ class Protocol:
         check_removal(self.removal)
         object.__setattr__(self, "hard", normalise_rule(self.hard))
         if self.gold not in ("union", "majority", "dataset"):
-            raise ValueError(f"gold must be 'union', 'majority' or 'dataset', got {self.gold!r}")
+            raise ParameterError(f"gold must be 'union', 'majority' or 'dataset', got {self.gold!r}")
         if self.token_average not in ("instance_macro", "micro"):
-            raise ValueError(f"token_average must be 'instance_macro' or 'micro', got {self.token_average!r}")
+            raise ParameterError(f"token_average must be 'instance_macro' or 'micro', got {self.token_average!r}")
         if self.iou_average not in ("macro", "micro"):
-            raise ValueError(f"iou_average must be 'macro' or 'micro', got {self.iou_average!r}")
+            raise ParameterError(f"iou_average must be 'macro' or 'micro', got {self.iou_average!r}")
         if self.iou_pred_spans not in ("contiguous", "tokens"):
-            raise ValueError(f"iou_pred_spans must be 'contiguous' or 'tokens', got {self.iou_pred_spans!r}")
+            raise ParameterError(f"iou_pred_spans must be 'contiguous' or 'tokens', got {self.iou_pred_spans!r}")
         if self.classification_on not in ("dataset", "protocol"):
-            raise ValueError(f"classification_on must be 'dataset' or 'protocol', got {self.classification_on!r}")
+            raise ParameterError(f"classification_on must be 'dataset' or 'protocol', got {self.classification_on!r}")
         if not all(0 < b <= 1 for b in self.aopc_bins):
-            raise ValueError(f"aopc_bins must be fractions in (0, 1], got {self.aopc_bins}")
+            raise ParameterError(f"aopc_bins must be fractions in (0, 1], got {self.aopc_bins}")
 
     # -- overrides -------------------------------------------------------------------
     def override(self, **changes: Any) -> "Protocol":
@@ -91,7 +91,7 @@ class Protocol:
                 out["hard"] = f"{key}={value}"
                 continue
             if key not in names or key == "name":
-                raise TypeError(
+                raise ParameterError(
                     f"unknown protocol field {key!r}; fields: "
                     f"{', '.join(n for n in names if n != 'name')} (or top_k / top_fraction / threshold)"
                 )
@@ -111,7 +111,7 @@ class Protocol:
         if self.examples == "non_normal":
             keep = [i for i, n in enumerate(dataset.label_names) if n.strip().lower() not in NORMAL_LABELS]
             if len(keep) == len(dataset.label_names):
-                raise ValueError(
+                raise ParameterError(
                     f"protocol {self.name!r} keeps non-normal posts, but none of the labels "
                     f"{dataset.label_names} is a normal label ({sorted(NORMAL_LABELS)}); "
                     f"override examples='LABEL|LABEL' with the labels to evaluate"
@@ -196,7 +196,7 @@ def _cast(key: str, value: Any, current: Any) -> Any:
             return True
         if value.lower() in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"protocol field {key}: expected true/false, got {value!r}")
+        raise ParameterError(f"protocol field {key}: expected true/false, got {value!r}")
     if isinstance(current, float):
         return float(value)
     if isinstance(current, tuple):

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from ..errors import RationalesError
+from ..errors import ParameterError, RationalesError
 from .store import Store, canonical_json
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -27,7 +27,7 @@ _JSON_IN_PARQUET = ("params", "info", "metrics")
 def _format(path: Path, fmt: str | None) -> str:
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
-        raise ValueError(f"cannot tell the export format of {str(path)!r}: give format= one of {FORMATS} "
+        raise ParameterError(f"cannot tell the export format of {str(path)!r}: give format= one of {FORMATS} "
                          f"or a .jsonl/.csv/.parquet file name")
     return fmt
 

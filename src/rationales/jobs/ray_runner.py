@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterator, Sequence
 
-from ..errors import RationalesError
+from ..errors import ParameterError, RationalesError
 from ..evaluation.protocols import Protocol
 from .compute import ChunkOutput, compute_chunk
 from .plan import ChunkTask, MethodPlan
@@ -114,7 +114,7 @@ class RayEngine:
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
         if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
+            raise ParameterError(f"workers must be at least 1, got {workers}")
         self.workers = workers
         # One copy of the model in the object store; each actor deserialises it once.
         # Kept referenced for the whole job: a restarted actor re-reads it from the store.

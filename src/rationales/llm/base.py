@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import RationalesError
+from ..errors import ParameterError, RationalesError
 from .cache import AnswerCache, cache_key
 
 Messages = list[dict[str, str]]
@@ -54,9 +54,9 @@ class LLMBackend(ABC):
         cache: bool | str | Path | None = True,
     ) -> None:
         if int(max_new_tokens) < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+            raise ParameterError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
         if float(temperature) < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
+            raise ParameterError(f"temperature must be >= 0, got {temperature}")
         self.max_new_tokens = int(max_new_tokens)
         self.temperature = float(temperature)
         if cache is True:

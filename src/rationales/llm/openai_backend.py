@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ..errors import ParameterError
 from .base import LLMBackend, LLMError, Messages, Reply
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -38,7 +39,7 @@ def split_openai_spec(rest: str) -> tuple[str, str]:
     else:
         base, _, model = rest.rstrip("/").rpartition("/")
     if not base.startswith(("http://", "https://")) or not model:
-        raise ValueError(
+        raise ParameterError(
             f"openai spec {rest!r}: expected 'http(s)://host:port/v1/MODEL' or 'URL#MODEL'"
         )
     return base.rstrip("/"), model
@@ -66,9 +67,9 @@ class OpenAIBackend(LLMBackend):
     ) -> None:
         super().__init__(max_new_tokens=max_new_tokens, temperature=temperature, cache=cache)
         if not str(base_url).startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+            raise ParameterError(f"base_url must start with http:// or https://, got {base_url!r}")
         if timeout <= 0 or max_retries < 0 or backoff < 0 or max_concurrency < 1:
-            raise ValueError(
+            raise ParameterError(
                 "timeout must be > 0, max_retries >= 0, backoff >= 0 and max_concurrency >= 1; got "
                 f"{timeout}, {max_retries}, {backoff}, {max_concurrency}"
             )

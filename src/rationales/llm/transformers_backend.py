@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelError, OfflineError
+from ..errors import ModelError, OfflineError, ParameterError
 from .base import LLMBackend, LLMError, Messages
 from .cache import cache_root
 
@@ -90,7 +90,7 @@ class TransformersBackend(LLMBackend):
     ) -> None:
         super().__init__(max_new_tokens=max_new_tokens, temperature=temperature, cache=cache)
         if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r} (bfloat16 halves memory)")
+            raise ParameterError(f"dtype must be one of {DTYPES}, got {dtype!r} (bfloat16 halves memory)")
         self.path = Path(str(path)).expanduser()
         self.is_gguf = self.path.suffix.lower() == ".gguf"
         if self.is_gguf and not self.path.is_file():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from ..errors import InputError, ParameterError
 from ..models.base import InputLike, as_examples
 from ..types import Example
 from .backends import get_backend
@@ -34,7 +35,7 @@ class ZeroShotResult:
     def accuracy(self, gold: Sequence[int]) -> dict[str, Any]:
         """Accuracy against 1/0 ``gold``; a failed prediction counts as wrong (and is counted)."""
         if len(gold) != len(self.predictions):
-            raise ValueError(f"{len(gold)} gold labels for {len(self.predictions)} predictions")
+            raise InputError(f"{len(gold)} gold labels for {len(self.predictions)} predictions")
         right = sum(int(p is not None and p == int(g)) for p, g in zip(self.predictions, gold))
         n = len(gold)
         return {"accuracy": right / n if n else 0.0, "n": n,
@@ -58,7 +59,7 @@ def classify(
     ``question`` replaces the prompt; it must contain ``{post}``.
     """
     if question is not None and "{post}" not in question:
-        raise ValueError("question must contain '{post}' where the post goes")
+        raise ParameterError("question must contain '{post}' where the post goes")
     backend = get_backend(llm)
     exs: list[Example] = as_examples(inputs)
     replies = backend.chat_many([zeroshot_messages(ex.words, question) for ex in exs],

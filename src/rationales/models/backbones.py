@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..errors import ModelError
+from ..errors import ModelError, ParameterError
 from ..registry import Registry
 from .base import Classifier
 
@@ -21,13 +21,13 @@ def label_list(num_labels: int | None, label_names: Sequence[str] | None) -> lis
     if label_names is not None:
         names = [str(n) for n in label_names]
         if num_labels is not None and num_labels != len(names):
-            raise ValueError(f"num_labels={num_labels} but {len(names)} label_names {names}")
+            raise ParameterError(f"num_labels={num_labels} but {len(names)} label_names {names}")
         if len(set(names)) != len(names) or len(names) < 2:
-            raise ValueError(f"label_names must be at least two distinct names, got {names}")
+            raise ParameterError(f"label_names must be at least two distinct names, got {names}")
         return names
     n = 2 if num_labels is None else int(num_labels)
     if n < 2:
-        raise ValueError(f"num_labels must be at least 2, got {n}")
+        raise ParameterError(f"num_labels must be at least 2, got {n}")
     return [f"label_{i}" for i in range(n)]
 
 

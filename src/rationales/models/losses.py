@@ -23,6 +23,8 @@ from typing import Any, Sequence
 
 import torch
 
+from ..errors import ParameterError
+
 EPS = 1e-12
 
 
@@ -101,4 +103,4 @@ def combined_loss(kind: str | None, ce: torch.Tensor, attention: torch.Tensor | 
     if kind == "xmutest":
         r = xmutest_loss(attention, target, valid)
         return (1 - alpha) * ce + alpha * r, {"ce": float(ce.detach()), "rationale": float(r.detach())}
-    raise ValueError(f"rationale_loss must be None, 'hatexplain' or 'xmutest', got {kind!r}")
+    raise ParameterError(f"rationale_loss must be None, 'hatexplain' or 'xmutest', got {kind!r}")

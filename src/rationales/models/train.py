@@ -27,7 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import InputError, ModelError, ParameterError
 from ..progress import Progress
 from ..types import Dataset, Example
 from .base import Classifier
@@ -42,7 +42,7 @@ def _as_dataset(data: Dataset | Iterable[Example], label_names: Sequence[str] | 
         return data
     examples = list(data)
     if label_names is None:
-        raise ValueError("pass a Dataset, or label_names= with a list of Examples")
+        raise ParameterError("pass a Dataset, or label_names= with a list of Examples")
     return Dataset(examples, list(label_names))
 
 
@@ -87,16 +87,16 @@ def train(
     the best epoch by macro-F1 is kept. ``out``: folder to save the model and metrics.
     """
     if rationale_loss not in RATIONALE_LOSSES:
-        raise ValueError(f"rationale_loss must be one of {RATIONALE_LOSSES}, got {rationale_loss!r}")
+        raise ParameterError(f"rationale_loss must be one of {RATIONALE_LOSSES}, got {rationale_loss!r}")
     if epochs < 1 or batch_size < 1:
-        raise ValueError("epochs and batch_size must be at least 1")
+        raise ParameterError("epochs and batch_size must be at least 1")
     train_ds = _as_dataset(train_data, label_names)
     names = list(train_ds.label_names)
     if any(ex.label is None for ex in train_ds):
-        raise ValueError(f"{train_ds.full_name}: every training example needs a label")
+        raise InputError(f"{train_ds.full_name}: every training example needs a label")
     eval_ds = _as_dataset(eval_data, names) if eval_data is not None else None
     if eval_ds is not None and list(eval_ds.label_names) != names:
-        raise ValueError(f"eval data labels {eval_ds.label_names} differ from training labels {names}")
+        raise ParameterError(f"eval data labels {eval_ds.label_names} differ from training labels {names}")
 
     examples = list(train_ds)
     stage2: dict[str, Any] | None = None

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
-from ..errors import RationalesError
+from ..errors import ParameterError, RationalesError
 from ..models.base import Classifier
 from ..types import Dataset
 from .api import ServeState, protected, router
@@ -55,11 +55,11 @@ def load_models(specs: Iterable[str | Classifier] | Mapping[str, str | Classifie
             clf, source = load_classifier(str(spec)), str(spec)
         model_id = given_id or _model_id(source if not isinstance(spec, Classifier) else clf.name, set(models))
         if model_id in models:
-            raise ValueError(f"two models share the id {model_id!r}")
+            raise ParameterError(f"two models share the id {model_id!r}")
         models[model_id] = guard_classifier(clf)
         sources[model_id] = source
     if not models:
-        raise ValueError("give at least one model: a model folder or a backbone name such as 'minilm-en'")
+        raise ParameterError("give at least one model: a model folder or a backbone name such as 'minilm-en'")
     return models, sources
 
 

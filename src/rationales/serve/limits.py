@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Awaitable, Callable
 
+from ..errors import ParameterError
 from ..models.base import Classifier
 
 
@@ -39,7 +40,7 @@ class Limits:
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             if value <= 0:
-                raise ValueError(f"limit {name} must be positive, got {value}")
+                raise ParameterError(f"limit {name} must be positive, got {value}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

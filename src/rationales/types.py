@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from .errors import InputError, ParameterError
 from .rules import apply_rule, ranking, top_k_mask
 
 
@@ -40,12 +41,12 @@ class Example:
         object.__setattr__(self, "words", tuple(str(w) for w in self.words))
         object.__setattr__(self, "rationale", _tuple_or_none(self.rationale, int))
         if self.rationale is not None and len(self.rationale) != len(self.words):
-            raise ValueError(
+            raise InputError(
                 f"example {self.id!r}: {len(self.rationale)} rationale values for "
                 f"{len(self.words)} words"
             )
         if self.rationale is not None and any(v not in (0, 1) for v in self.rationale):
-            raise ValueError(f"example {self.id!r}: rationale values must be 0 or 1")
+            raise InputError(f"example {self.id!r}: rationale values must be 0 or 1")
 
     @property
     def text(self) -> str:
@@ -143,10 +144,10 @@ class Dataset:
     def label_id(self, label: int | str) -> int:
         if isinstance(label, int):
             if not 0 <= label < len(self.label_names):
-                raise ValueError(f"label id {label} out of range for labels {self.label_names}")
+                raise ParameterError(f"label id {label} out of range for labels {self.label_names}")
             return label
         if label not in self.label_names:
-            raise ValueError(f"unknown label {label!r}; this dataset's labels are {self.label_names}")
+            raise ParameterError(f"unknown label {label!r}; this dataset's labels are {self.label_names}")
         return self.label_names.index(label)
 
     def label_counts(self) -> dict[str, int]:
@@ -211,7 +212,7 @@ class Explanation:
         object.__setattr__(self, "scores", tuple(float(s) for s in self.scores))
         object.__setattr__(self, "target", int(self.target))
         if len(self.scores) != len(self.words):
-            raise ValueError(
+            raise InputError(
                 f"explanation of {self.example_id!r} by {self.method}: "
                 f"{len(self.scores)} scores for {len(self.words)} words"
             )

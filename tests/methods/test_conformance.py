@@ -1,4 +1,5 @@
-"""Every registered explainer that needs no LLM passes the one conformance suite.
+"""Every registered explainer that needs no LLM passes the one conformance suite,
+:func:`rationales.testing.check_explainer` (the LLM ones: test_llm_explainers.py).
 
 The method list is read from the registry at collection time, so a new method is tested
 the moment its file exists; there is no skip: a method that cannot pass fails here.
@@ -8,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from rationales.errors import ModelError
-from rationales.methods import EXPLAINERS, get_explainer
-
-from .conformance import check_explainer
+from rationales.methods import EXPLAINERS
+from rationales.models.base import missing_capabilities
+from rationales.testing import check_explainer
+from rationales.types import Explanation
 
 NON_LLM = [name for name in EXPLAINERS.names() if not EXPLAINERS.get(name).needs_llm]
 
@@ -28,18 +29,42 @@ def test_the_classic_methods_are_registered():
 
 @pytest.mark.parametrize("method", NON_LLM)
 def test_conformance_on_a_transformer(method, tiny):
-    check_explainer(method, tiny, FAST.get(method))
+    assert check_explainer(method, tiny, FAST.get(method))
 
 
 @pytest.mark.parametrize("model", ["tfidf", "planted3"])
 @pytest.mark.parametrize("method", NON_LLM)
 def test_conformance_on_a_non_differentiable_model(method, model, request):
     """Perturbation methods work on any classifier (the tf-idf baseline, a numpy model);
-    gradient and attention methods refuse with a clear error."""
+    gradient and attention methods refuse with a clear error (the suite checks it)."""
     classifier = request.getfixturevalue(model)
-    cls = EXPLAINERS.get(method)
-    if cls.needs_gradients or getattr(cls, "needs_attentions", False):
-        with pytest.raises(ModelError, match="needs (gradients|attention weights)"):
-            get_explainer(method, **FAST.get(method, {})).explain(classifier, "one two three")
-    else:
-        check_explainer(method, classifier, FAST.get(method))
+    refused = bool(missing_capabilities(EXPLAINERS.get(method), classifier))
+    assert refused == (EXPLAINERS.get(method).needs_gradients or EXPLAINERS.get(method).needs_attentions)
+    exps = check_explainer(method, classifier, FAST.get(method))
+    assert (exps == []) == refused
+
+
+def test_an_explainer_that_breaks_the_contract_is_caught(tiny):
+    """The suite fails loudly: here, a method whose scores drift from call to call."""
+    from rationales.methods.base import Explainer
+
+    class Drifting(Explainer):
+        name = "drifting"
+        calls = 0
+
+        def explain_one(self, classifier, example, target):
+            Drifting.calls += 1
+            return self.make(example, [float(Drifting.calls)] * len(example.words), target,
+                             probs=list(classifier.predict_proba([example])[0]))
+
+    with pytest.raises(AssertionError, match="batch vs one at a time"):
+        check_explainer(Drifting, tiny)
+
+
+def test_with_info_copies_and_leaves_the_explanation_as_it_was():
+    exp = Explanation("e", ("a", "b"), (0.5, 0.1), 0, "m", params={"k": 1}, info={"probs": [1.0, 0.0]})
+    more = exp.with_info(forward_passes=3, probs=[0.0, 1.0])
+    assert exp.info == {"probs": [1.0, 0.0]} and "forward_passes" not in exp.info
+    assert more.info == {"probs": [0.0, 1.0], "forward_passes": 3}
+    assert more.params == exp.params and more.params is not exp.params
+    assert more.scores == exp.scores and more.to_dict()["info"]["forward_passes"] == 3

@@ -15,14 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from rationales.llm import LLMError, ReplayBackend
 from rationales.methods import get_explainer
 from rationales.methods.counterfactual import edit_scores
-from rationales.rules import apply_rule
-from rationales.llm import LLMError, ReplayBackend
 from rationales.models.base import Classifier
+from rationales.rules import apply_rule
+from rationales.testing import check_explainer
 from rationales.types import Example
-
-from .conformance import check_explainer
 
 
 def post_of(messages: list[dict[str, str]]) -> str:

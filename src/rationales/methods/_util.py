@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from ..models.base import Classifier
+from ..models.base import AttentionClassifier, Classifier, DifferentiableClassifier
 from ..types import Example
 
 AGGREGATIONS = ("sum", "mean", "max", "absmax")
@@ -28,6 +28,28 @@ def forward_passes(classifier: Classifier) -> int | None:
     if stats is not None and hasattr(stats, "forward_passes"):
         return int(stats.forward_passes)
     return None
+
+
+def as_differentiable(classifier: Classifier, method: str) -> DifferentiableClassifier:
+    """``classifier`` as the DifferentiableClassifier ``method`` needs.
+
+    ``Explainer.explain`` checks capabilities at the door; this says so to the type
+    checker, and gives the same clear error to a caller who skipped the door.
+    """
+    if not isinstance(classifier, DifferentiableClassifier):
+        from .request import check_capabilities
+
+        check_capabilities([method], classifier)
+    return cast(DifferentiableClassifier, classifier)
+
+
+def as_attention_classifier(classifier: Classifier, method: str) -> AttentionClassifier:
+    """``classifier`` as the AttentionClassifier ``method`` needs (see :func:`as_differentiable`)."""
+    if not isinstance(classifier, AttentionClassifier):
+        from .request import check_capabilities
+
+        check_capabilities([method], classifier)
+    return cast(AttentionClassifier, classifier)
 
 
 def masked_many(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..models.base import Classifier
 from ..types import Example, Explanation
-from ._util import AGGREGATIONS, aggregate_to_words, prob_list, truncation_info, words_used
+from ._util import AGGREGATIONS, aggregate_to_words, as_attention_classifier, prob_list, truncation_info, words_used
 from .base import Explainer, register
 
 
@@ -23,7 +23,7 @@ class AttentionExplainer(Explainer):
 
     name = "attention"
     needs_attentions = True
-    defaults: dict[str, Any] = {"layer": -1, "aggregate": "sum"}
+    defaults: ClassVar[dict[str, Any]] = {"layer": -1, "aggregate": "sum"}
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -32,14 +32,15 @@ class AttentionExplainer(Explainer):
         self.params["layer"] = int(self.params["layer"])
 
     def explain_one(self, classifier: Classifier, example: Example, target: int) -> Explanation:
+        net = as_attention_classifier(classifier, self.name)
         n_words = len(example.words)
         used = words_used(classifier, example)
-        att = classifier.attentions(example)  # type: ignore[attr-defined]  (layers, heads, T, T)
+        att = net.attentions(example)  # (layers, heads, tokens, tokens)
         layer = self.params["layer"]
         if not -att.shape[0] <= layer < att.shape[0]:
             raise ValueError(f"attention: layer {layer} out of range for a model with {att.shape[0]} layers")
         cls_row = np.asarray(att[layer, :, 0, :], dtype=np.float64).mean(axis=0)
-        word_index = np.asarray(classifier.encode(example).word_index)  # type: ignore[attr-defined]
+        word_index = np.asarray(net.encode(example).word_index)
         scores = aggregate_to_words(cls_row, word_index, n_words, self.params["aggregate"])
         probs = classifier.predict_proba([example])[0]
         return self.make(example, scores, target, probs=prob_list(probs), **truncation_info(example, used))

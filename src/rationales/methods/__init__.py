@@ -11,10 +11,10 @@ import importlib
 import pkgutil
 from typing import Any, Iterable, Sequence
 
-from ..models.base import Classifier, InputLike, as_examples
-from ..types import Explanation
 from ..errors import ParameterError
+from ..models.base import Classifier, InputLike, as_examples
 from ..progress import ProgressLike, progress_from
+from ..types import Explanation
 from .base import Explainer
 from .registry import EXPLAINERS, register
 from .request import check_examples, check_request, resolve_targets

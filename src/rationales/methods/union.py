@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from ..models.base import Classifier
+from ..rules import apply_rule
 from ..types import Example, Explanation
 from .base import register
 from .llm import LLMExplainer, LLMMethod
-from ..rules import apply_rule
 from .ngram import NgramExplainer
 
 

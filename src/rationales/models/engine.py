@@ -31,6 +31,8 @@ from typing import Any, Callable, Hashable, Iterator, Sequence
 
 import numpy as np
 
+from ..errors import ParameterError
+
 STAT_NAMES = ("requests", "cache_hits", "forward_passes", "batches", "tokens")
 
 
@@ -43,7 +45,7 @@ def set_threads(threads: int | None) -> None:
     if threads is None:
         return
     if int(threads) < 1:
-        raise ValueError(f"threads must be at least 1, got {threads}")
+        raise ParameterError(f"threads must be at least 1, got {threads}")
     import torch
 
     torch.set_num_threads(int(threads))

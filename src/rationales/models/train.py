@@ -31,6 +31,7 @@ from ..errors import InputError, ModelError, ParameterError
 from ..progress import Progress
 from ..types import Dataset, Example
 from .base import Classifier
+from .engine import set_threads
 from .machine_rationales import read_machine_rationales
 
 RATIONALE_LOSSES = (None, "hatexplain", "xmutest")
@@ -114,7 +115,8 @@ def train(
     }
     clf = _initial_classifier(backbone, names, seed, max_length)
     if clf.differentiable:
-        _fit_transformer(clf, examples, eval_ds, config, progress=progress, threads=threads)
+        set_threads(threads)  # process-wide, like every torch thread setting
+        _fit_transformer(clf, examples, eval_ds, config, progress=progress)
     else:
         if rationale_loss is not None:
             raise ModelError(
@@ -182,7 +184,7 @@ def _batch(clf: Any, examples: Sequence[Example]) -> dict[str, Any]:
 
 
 def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
-                     config: dict[str, Any], *, progress: bool, threads: int | None) -> None:
+                     config: dict[str, Any], *, progress: bool) -> None:
     import torch
     from transformers import get_linear_schedule_with_warmup
 
@@ -191,9 +193,6 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
 
     kind = config["rationale_loss"]
     seed = config["seed"]
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
     _seed_everything(seed)
     model = clf.model
     steps_per_epoch = math.ceil(len(examples) / config["batch_size"])
@@ -257,8 +256,6 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
     finally:
         bar.close()
         model.eval()
-        if threads is not None:
-            torch.set_num_threads(previous_threads)
     if best is not None:
         model.load_state_dict(best[2])
     clf.engine.clear_cache()

@@ -137,7 +137,7 @@ def test_union_is_ngram_hard_rationale_or_llm_words_with_documented_scores() -> 
     g = get_explainer("ngram").explain(KW, Example("u", words))[0]
     hard = _xmutest(g.scores)  # 6 words -> top 3
     assert sum(hard) == 3
-    expected_union = [max(h, l) for h, l in zip(hard, [0, 0, 0, 0, 1, 1])]
+    expected_union = [max(h, m) for h, m in zip(hard, [0, 0, 0, 0, 1, 1])]
     assert u.info["rationale"] == expected_union
     top = max(g.scores)
     assert u.scores == pytest.approx([r + 0.5 * s / top for r, s in zip(expected_union, g.scores)])

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from rationales.methods import get_explainer
-from rationales.rules import apply_rule
 from rationales.models.base import Classifier, as_examples
 from rationales.models.engine import ForwardEngine
+from rationales.rules import apply_rule
 from rationales.types import Example
 
 from .conformance import clear_cache

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Iterable, Sequence
 import numpy as np
 
 from ..errors import ParameterError
-from ..models.base import Classifier, InputLike, as_examples, missing_capabilities
+from ..models.base import Classifier, InputLike, as_examples
 from ..types import Example, Explanation
 from ._util import forward_passes, masked_many
 from .registry import EXPLAINERS, register  # re-exported: explainer modules register from here
@@ -57,8 +57,7 @@ class Explainer(ABC):
         """Explain each example's ``target`` (default: the predicted label)."""
         from .request import check_capabilities, check_examples, resolve_targets
 
-        if missing_capabilities(self, classifier):  # this class's own flags (a plugin's too)
-            check_capabilities([self.name], classifier)
+        check_capabilities([self], classifier)  # this explainer's own flags (a plugin's too)
         exs = as_examples(examples)
         check_examples(exs)
         targets = resolve_targets(classifier, exs, target)

@@ -39,13 +39,18 @@ def usable(method: str, classifier: Classifier) -> bool:
     return not missing_capabilities(EXPLAINERS.get(method), classifier)
 
 
-def check_capabilities(methods: Sequence[str], classifier: Classifier) -> None:
-    """A clear error naming the first method whose needs the classifier does not meet."""
+def check_capabilities(methods: Sequence[Any], classifier: Classifier) -> None:
+    """A clear error naming the first method whose needs the classifier does not meet.
+
+    A method is a registered name, or an explainer class or instance (a plugin that is
+    not registered is checked by its own flags)."""
     for m in methods:
-        missing = missing_capabilities(EXPLAINERS.get(m), classifier)
+        explainer = EXPLAINERS.get(m) if isinstance(m, str) else m
+        missing = missing_capabilities(explainer, classifier)
         if missing:
+            name = m if isinstance(m, str) else getattr(explainer, "name", type(explainer).__name__)
             raise ModelError(
-                f"explainer {m!r} needs {' and '.join(missing)}, and model {classifier.name!r} has "
+                f"explainer {name!r} needs {' and '.join(missing)}, and model {classifier.name!r} has "
                 f"none; use a perturbation method such as 'occlusion', 'ngram', 'lime' or 'kernel_shap'")
 
 

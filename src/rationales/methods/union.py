@@ -53,32 +53,32 @@ class UnionExplainer(LLMMethod):
                            retry_unparseable=self.params["retry_unparseable"]
                            ).explain_batch(classifier, examples, targets)
         out = []
-        for ex, t, g, l in zip(examples, targets, ngram, llm):
+        for ex, t, g, lm in zip(examples, targets, ngram, llm):
             n_scores = np.asarray(g.scores, dtype=np.float64)
             hard_ngram = np.asarray(g.info.get("rationale") or apply_rule(g.scores, "xmutest"))
-            hard_llm = np.asarray(l.info.get("rationale") or [0] * len(ex.words)) if l.failed is None \
+            hard_llm = np.asarray(lm.info.get("rationale") or [0] * len(ex.words)) if lm.failed is None \
                 else np.zeros(len(ex.words), dtype=int)
             union = np.maximum(hard_ngram, hard_llm).astype(int)
             top = n_scores.max() if n_scores.size else 0.0
             soft = n_scores / top if top > 0 else np.zeros_like(n_scores)
             scores = union + 0.5 * soft
-            passes = [e.info.get("forward_passes") for e in (g, l)]
+            passes = [e.info.get("forward_passes") for e in (g, lm)]
             info: dict[str, Any] = dict(
                 probs=g.info.get("probs"),
                 rationale=union.tolist(),
                 ngram_rationale=hard_ngram.astype(int).tolist(),
                 llm_rationale=hard_llm.astype(int).tolist(),
                 ngram_scores=list(g.scores),
-                answer=l.info.get("answer"),
-                phrases=l.info.get("phrases"),
-                hallucinated=l.info.get("hallucinated", []),
-                n_hallucinated=l.info.get("n_hallucinated", 0),
-                hallucination_rate=l.info.get("hallucination_rate", 0.0),
+                answer=lm.info.get("answer"),
+                phrases=lm.info.get("phrases"),
+                hallucinated=lm.info.get("hallucinated", []),
+                n_hallucinated=lm.info.get("n_hallucinated", 0),
+                hallucination_rate=lm.info.get("hallucination_rate", 0.0),
                 llm=backend.spec,
                 combination="score = [in union] + 0.5 * ngram / max(ngram)",
             )
-            if l.failed is not None:
-                info["llm_failed"] = l.failed
+            if lm.failed is not None:
+                info["llm_failed"] = lm.failed
             if "truncated_at" in g.info:
                 info["truncated_at"] = g.info["truncated_at"]
             total = sum(p for p in passes if p is not None) if any(p is not None for p in passes) else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, overload
 
 from .errors import InputError, ParameterError
 from .rules import apply_rule, ranking, top_k_mask
@@ -100,6 +100,12 @@ class Dataset:
 
     def __iter__(self) -> Iterator[Example]:
         return iter(self.examples)
+
+    @overload
+    def __getitem__(self, key: int) -> Example: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> "Dataset": ...
 
     def __getitem__(self, key: int | slice) -> "Example | Dataset":
         if isinstance(key, slice):
@@ -198,8 +204,9 @@ class Explanation:
     """
 
     example_id: str
-    words: tuple[str, ...]
-    scores: tuple[float, ...]
+    #: any sequences are accepted; they are stored as tuples
+    words: Sequence[str]
+    scores: Sequence[float]
     target: int
     method: str
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
@@ -276,7 +283,7 @@ class MetricResult:
     variant: str
     value: float
     n: int
-    per_example: dict[str, float | None] = field(default_factory=dict, compare=False, hash=False)
+    per_example: Mapping[str, float | None] = field(default_factory=dict, compare=False, hash=False)
     excluded: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     method: str | None = None
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)

@@ -25,6 +25,8 @@ and are never part of one.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import regex
 
 from .errors import ParameterError
@@ -88,7 +90,7 @@ def words_touching(offsets: list[tuple[str, int, int]], chars: set[int] | list[i
     return [1 if 1 in hit[s:e] else 0 for _, s, e in offsets]
 
 
-def detect_lang(words: list[str] | tuple[str, ...]) -> str | None:
+def detect_lang(words: Sequence[str]) -> str | None:
     """Guess the language from the script: "hi" for Devanagari, "te" for Telugu, else None.
 
     Only scripts decide; Latin text could be English, Hinglish or anything else, so it

@@ -26,7 +26,7 @@ original words are what the segmenter gives for their joined text, else at white
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -41,14 +41,14 @@ from .base import register
 from .llm import LLMMethod
 
 
-def split_like(original: tuple[str, ...], text: str) -> list[str]:
+def split_like(original: Sequence[str], text: str) -> list[str]:
     """Split an edited text the way the original words were split."""
     if list(original) == segment(" ".join(original)):
         return segment(text)
     return text.split()
 
 
-def edit_scores(original: tuple[str, ...], edited: list[str]) -> tuple[list[float], int]:
+def edit_scores(original: Sequence[str], edited: list[str]) -> tuple[list[float], int]:
     """Per original word: 1 replaced/deleted, 0.5 beside an insertion; and the words changed."""
     scores = [0.0] * len(original)
     changed = 0
@@ -71,7 +71,7 @@ class CounterfactualExplainer(LLMMethod):
     """An LLM edits the fewest words to flip the label; the classifier verifies the flip."""
 
     name = "counterfactual"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "llm": None,
         "max_new_tokens": 128,
         "max_tries": 3,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -25,7 +25,7 @@ class KernelShapExplainer(Explainer):
 
     name = "kernel_shap"
     stochastic = True
-    defaults: dict[str, Any] = {"n_samples": 500, "seed": 0, "removal": "delete"}
+    defaults: ClassVar[dict[str, Any]] = {"n_samples": 500, "seed": 0, "removal": "delete"}
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -26,7 +26,7 @@ class LimeExplainer(Explainer):
 
     name = "lime"
     stochastic = True
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "n_samples": 500,
         "seed": 0,
         "removal": "delete",

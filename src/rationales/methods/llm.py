@@ -17,7 +17,7 @@ the backend's retries, or whose answer stays unparseable, gets an explanation wi
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -102,7 +102,7 @@ class LLMExplainer(LLMMethod):
     """An LLM names the words/phrases that justify the label; they map back to word positions."""
 
     name = "llm"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "llm": None,  # a backend object or spec string; None = SmolLM2 (offline)
         "lang": None,  # prompt language; None = the example's lang, or its script
         "max_new_tokens": 128,

@@ -32,7 +32,7 @@ tokenisation instead of re-tokenising the n-gram's text.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -87,7 +87,7 @@ class NgramExplainer(MaskExplainer):
     """X-MuTeST: how closely each word's 1/2/3-grams alone reproduce the full prediction."""
 
     name = "ngram"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "sizes": (1, 2, 3),
         "weights": (0.5, 0.3, 0.2),
         "removal": "delete",
@@ -132,7 +132,7 @@ class NgramExplainer(MaskExplainer):
             target,
             probs=prob_list(full),
             xmutest_scores=[float(v) for v in r],
-            rationale=apply_rule(scores[:used], "xmutest") + [0] * (n_words - used),
+            rationale=apply_rule(scores[:used].tolist(), "xmutest") + [0] * (n_words - used),
             n_grams=int(len(keep)),
             **truncation_info(example, used),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -17,7 +17,7 @@ class OcclusionExplainer(MaskExplainer):
     """Leave-one-word-out: score = p(target | text) − p(target | text without the word)."""
 
     name = "occlusion"
-    defaults: dict[str, Any] = {"removal": "delete"}
+    defaults: ClassVar[dict[str, Any]] = {"removal": "delete"}
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -134,7 +134,7 @@ def check_request(classifier: Classifier, methods: str | Iterable[str],
     check_capabilities(names, classifier)
     explainers = build_explainers(names, params)
     if target is not None and isinstance(target, (int, str, np.integer)):
-        target = target_id(classifier, target)
+        target = target_id(classifier, target if isinstance(target, str) else int(target))
     return Request(names, explainers, target, {m: dict(e.params) for m, e in zip(names, explainers)})
 
 

@@ -19,7 +19,7 @@ n-gram half is still a valid X-MuTeST rationale).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class UnionExplainer(LLMMethod):
     """X-MuTeST: the union of the n-gram method's hard rationale and the LLM's words."""
 
     name = "union"
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "llm": None,
         "lang": None,
         "max_new_tokens": 128,

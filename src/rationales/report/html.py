@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import plots
 from .table import CLASSIFICATION, SHORT, fmt, legend, result_matrix
 
 if TYPE_CHECKING:
     from ..evaluation.benchmark import BenchmarkRun
+    from ..types import Explanation
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1180px;margin:24px auto;padding:0 16px;color:#1a1a1a;background:#fff;line-height:1.45}
@@ -67,7 +68,7 @@ def _heatmaps(run: "BenchmarkRun") -> str:
     from ..rules import hard_rationale
 
     rule = run.protocol.get("hard", "top_k=5")
-    by: dict[str, dict[str, Any]] = {}
+    by: dict[str, dict[str, Explanation]] = {}
     for e in run.explanations:
         by.setdefault(e.example_id, {})[e.method] = e
     blocks = []
@@ -82,9 +83,10 @@ def _heatmaps(run: "BenchmarkRun") -> str:
                     + "".join(f'<span class="w{" gold" if gi else ""}">{html.escape(w)}</span>' for w, gi in zip(words, g))
                     + ("" if gold else " <i>(no gold rationale)</i>") + "</div></div>")
         for m in run.methods:
-            e = exps.get(m)
-            if e is None:
+            found = exps.get(m)
+            if found is None:
                 continue
+            e = found
             if e.failed:
                 rows.append(f'<div class="row"><div class="who">{html.escape(m)}</div><div class="words"><i>failed: {html.escape(e.failed)}</i></div></div>')
                 continue

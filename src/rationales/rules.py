@@ -103,17 +103,17 @@ def apply_rule(scores: Sequence[float], rule: str) -> list[int]:
     """The 0/1 hard rationale that ``rule`` makes of ``scores``."""
     kind, value = parse_rule(rule)
     n = len(scores)
+    if kind == "xmutest":
+        return top_k_mask(scores, xmutest_k(n))
+    if value is None:
+        raise ParameterError("top_fraction=mean_gold must be resolved against a dataset first "
+                             "(Protocol.resolve), or give top_fraction=F")
     if kind == "top_k":
-        return top_k_mask(scores, int(value))  # type: ignore[arg-type]  # value is set for top_k
+        return top_k_mask(scores, int(value))
     if kind == "top_fraction":
-        if value is None:
-            raise ParameterError("top_fraction=mean_gold must be resolved against a dataset first "
-                                 "(Protocol.resolve), or give top_fraction=F")
         k = max(1, int(math.floor(value * n + 0.5))) if n and value > 0 else 0
         return top_k_mask(scores, k)
-    if kind == "threshold":
-        return [1 if s > value else 0 for s in scores]  # type: ignore[operator]  # value is set
-    return top_k_mask(scores, xmutest_k(n))
+    return [1 if s > value else 0 for s in scores]
 
 
 def hard_rationale(explanation: Scored, rule: str) -> list[int]:

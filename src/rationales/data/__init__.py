@@ -14,13 +14,12 @@ download cache (``rationales data fetch NAME``).
 
 from __future__ import annotations
 
-from . import eraser as _eraser  # noqa: E402,F401
-
-# Importing a loader module registers it.
-from . import hatexplain as _hatexplain  # noqa: E402,F401
-from . import tabular as _tabular  # noqa: E402,F401
-from . import toxic_spans as _toxic_spans  # noqa: E402,F401
-from . import xmutest as _xmutest  # noqa: E402,F401
+# Importing a loader module registers it: these imports are for that side effect.
+from . import eraser as _eraser  # noqa: F401
+from . import hatexplain as _hatexplain  # noqa: F401
+from . import tabular as _tabular  # noqa: F401
+from . import toxic_spans as _toxic_spans  # noqa: F401
+from . import xmutest as _xmutest  # noqa: F401
 from .base import DATASETS, available, datasets, load_dataset, load_spec, parse_spec
 from .paths import cache_dir, candidate_dirs, resolve_data_dir
 from .stats import dataset_stats

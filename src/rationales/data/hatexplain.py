@@ -105,9 +105,9 @@ def _records(split: str | None, data_dir: str | os.PathLike | None, problems: Pr
     jsonl = {s: find_file(FOLDER, [JSONL_NAMES[s]], data_dir) for s in wanted}
     if source != "original" and all(jsonl.values()):
         # Lazily, so errors surface in file order.
-        recs = itertools.chain.from_iterable(_from_jsonl(jsonl[s], problems)  # type: ignore[arg-type]
-                                             for s in wanted)
-        return recs, [p for p in jsonl.values() if p]
+        paths = [p for p in (jsonl[s] for s in wanted) if p is not None]  # all found (checked above)
+        recs = itertools.chain.from_iterable(_from_jsonl(p, problems) for p in paths)
+        return recs, paths
     original = find_file(FOLDER, ORIGINAL, data_dir)
     divisions = find_file(FOLDER, DIVISIONS, data_dir)
     if source != "jsonl" and original and divisions:

@@ -18,10 +18,10 @@ def dataset_stats(ds: Dataset) -> dict[str, Any]:
     all-zero rationales). All values are JSON-serialisable.
     """
     n = len(ds)
-    with_r = [ex for ex in ds if ex.rationale is not None]
-    nonempty = [ex for ex in with_r if any(ex.rationale)]  # type: ignore[arg-type]
-    r_words = [sum(ex.rationale) for ex in with_r]  # type: ignore[arg-type]
-    r_frac = [sum(ex.rationale) / len(ex.words) for ex in with_r if ex.words]  # type: ignore[arg-type]
+    with_r = [(ex, ex.rationale) for ex in ds if ex.rationale is not None]
+    nonempty = [ex for ex, r in with_r if any(r)]
+    r_words = [sum(r) for _, r in with_r]
+    r_frac = [sum(r) / len(ex.words) for ex, r in with_r if ex.words]
     n_words = [len(ex.words) for ex in ds]
     langs = Counter(ex.lang or "(none)" for ex in ds)
     return {

@@ -169,7 +169,8 @@ def _row(rec: dict[str, str], cols: dict[str, str | None], path: Path, line: int
     assert label_col is not None  # _columns always finds the label column
     label = _label(rec[label_col], path, line, label_col)
     rfield = cols["rationale"]
-    raw = rec[rfield].strip()  # type: ignore[index]
+    assert rfield is not None  # _columns always finds the rationale column
+    raw = rec[rfield].strip()
     rationale: list[int] | None
     if raw.lower() == NO_RATIONALE:
         rationale = [0] * len(tokens)
@@ -179,7 +180,7 @@ def _row(rec: dict[str, str], cols: dict[str, str | None], path: Path, line: int
         rationale = None
         problems.count("rows_without_rationale")
     else:
-        values = parse_mask(raw, len(tokens), path, line, rfield, check_length=False)  # type: ignore[arg-type]
+        values = parse_mask(raw, len(tokens), path, line, rfield, check_length=False)
         if len(values) != len(tokens):
             if label == 0 and not any(values):
                 values = [0] * len(tokens)

@@ -112,10 +112,9 @@ def token_prf(
         r = tp_sum / gold_sum if gold_sum else 0.0
         vals = [p, r, _f1(p, r)] if n else [float("nan")] * 3
     variant = _join(average, context)
-    return tuple(  # type: ignore[return-value]
-        MetricResult(name, variant, v, n, per, dict(excluded))
-        for name, v, per in zip(("token_precision", "token_recall", "token_f1"), vals, (ps, rs, fs))
-    )
+    precision, recall, f1 = (MetricResult(name, variant, v, n, per, dict(excluded))
+                             for name, v, per in zip(("token_precision", "token_recall", "token_f1"), vals, (ps, rs, fs)))
+    return precision, recall, f1
 
 
 def iou_f1(

@@ -64,7 +64,7 @@ class LLMBackend(ABC):
         elif cache in (False, None):
             self.cache = None
         else:
-            self.cache = AnswerCache(cache)  # type: ignore[arg-type]
+            self.cache = AnswerCache(str(cache))
 
     # -- what subclasses provide -------------------------------------------------------
     @property
@@ -107,7 +107,7 @@ class LLMBackend(ABC):
         reply = self.chat_many([messages], max_new_tokens=max_new_tokens)[0]
         if not reply.ok:
             raise LLMError(f"{self.spec}: {reply.error}")
-        return reply.text  # type: ignore[return-value]
+        return str(reply.text)
 
     def chat_many(
         self, conversations: Sequence[Messages], *, max_new_tokens: int | None = None
@@ -137,9 +137,9 @@ class LLMBackend(ABC):
             replies[i] = by_key[keys[i]]
         if self.cache is not None:
             for key, reply in by_key.items():
-                if reply.ok:
-                    self.cache.put(key, reply.text, {"backend": self.kind, "model": self.model})  # type: ignore[arg-type]
-        return replies  # type: ignore[return-value]
+                if reply.ok and reply.text is not None:
+                    self.cache.put(key, reply.text, {"backend": self.kind, "model": self.model})
+        return [r if r is not None else Reply(None, "no answer") for r in replies]  # every slot is filled above
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.kind, "model": self.model, "spec": self.spec,

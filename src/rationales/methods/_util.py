@@ -66,9 +66,9 @@ def masked_many(
     # An engine that counts only in total: one request at a time, counted around each.
     rows, counts = [], []
     for request in requests:
-        before = forward_passes(classifier)
+        before = forward_passes(classifier) or 0
         rows += classifier.predict_proba_masked_many([request], removal)
-        counts.append(int(forward_passes(classifier) - before))  # type: ignore[operator]
+        counts.append(int((forward_passes(classifier) or 0) - before))
     return rows, counts
 
 

@@ -71,6 +71,10 @@ class Classifier(ABC):
     #: True when the classifier is a :class:`DifferentiableClassifier` (what listings and
     #: model cards show; ``rationales.testing.check_classifier`` checks the two agree).
     differentiable: bool = False
+    #: how it was trained (``rationales.train`` fills it in; saved with the model)
+    train_config: dict[str, Any]
+    #: its training report (``{"eval": {...}, ...}``; saved with the model)
+    metrics: dict[str, Any]
 
     @property
     def num_labels(self) -> int:

@@ -76,7 +76,7 @@ class ForwardEngine:
         self,
         run_batch: Callable[[list[Any]], np.ndarray],
         *,
-        length: Callable[[Hashable], int] = len,  # type: ignore[assignment]
+        length: Callable[[Any], int] = len,
         token_budget: int = 16384,
         max_batch_size: int = 256,
         cache_size: int = 200_000,

@@ -122,12 +122,16 @@ def train(
             raise ModelError(
                 f"backbone {config['backbone']!r} has no attention to supervise; "
                 f"use a transformer backbone for rationale_loss={rationale_loss!r}")
+        fit = getattr(clf, "fit", None)
+        if not callable(fit):
+            raise ModelError(f"model {clf.name!r} is neither a transformer nor has fit(examples); "
+                             f"it cannot be trained here")
         start = time.perf_counter()
-        clf.fit(examples)  # type: ignore[attr-defined]
+        fit(examples)
         config["train_seconds"] = round(time.perf_counter() - start, 2)
         if eval_ds is not None:
-            clf.metrics = {"eval": _evaluate(clf, eval_ds)}  # type: ignore[attr-defined]
-    clf.train_config = config  # type: ignore[attr-defined]
+            clf.metrics = {"eval": _evaluate(clf, eval_ds)}
+    clf.train_config = config
     if out is not None:
         clf.save(out)
     return clf

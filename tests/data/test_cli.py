@@ -46,6 +46,6 @@ def test_stats_all_and_table(fixtures_dir):
 
 def test_errors_are_one_clear_line(tmp_path):
     res = runner.invoke(app, ["data", "stats", "nope:test"])
-    assert res.exit_code == 1 and "unknown dataset 'nope'" in res.output
+    assert res.exit_code == 2 and "unknown dataset 'nope'" in res.output
     res = runner.invoke(app, ["data", "stats", "toxic_spans:train", "--data-dir", str(tmp_path)])
-    assert res.exit_code == 1 and "rationales data fetch toxic_spans" in res.output
+    assert res.exit_code == 2 and "rationales data fetch toxic_spans" in res.output

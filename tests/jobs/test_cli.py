@@ -46,3 +46,15 @@ def test_engine_ray_without_ray_says_how_to_install(tfidf_dir: Path, corpus: Pat
                                  "--out", str(tmp_path), "--engine", "ray", "--quiet"])
     assert r.exit_code == 2
     assert "pip install 'rationales[ray]'" in r.output
+
+
+def test_param_and_target_reach_the_job(tfidf_dir: Path, corpus: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "job"
+    r = runner.invoke(app, ["run", "explain", "--model", str(tfidf_dir), "--input", str(corpus), "--out", str(out),
+                            "--methods", "occlusion", "--param", "occlusion.removal=mask", "--target", "1",
+                            "--limit", "4", "--quiet", "--json"])
+    assert r.exit_code == 0, r.output
+    status = json.loads(runner.invoke(app, ["run", "status", "--out", str(out), "--json"]).stdout)
+    (param_set,) = status["param_sets"]
+    assert param_set["params"]["params"]["removal"] == "mask" and param_set["params"]["target"] == 1

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rationales.cli import app
-from rationales.cli.explain import parse_params, parse_value
+from rationales.cli._options import parse_params, parse_value
 from rationales.types import Explanation
 
 runner = CliRunner()
@@ -98,3 +98,22 @@ def test_explainers_listing():
     assert entries["lime"]["stochastic"] is True and entries["gradient"]["needs_gradients"] is True
     table = runner.invoke(app, ["explainers"])
     assert table.exit_code == 0 and "kernel_shap" in table.output
+
+
+def test_explain_sends_every_example_to_rx_explain_in_one_call(model_dir, monkeypatch):
+    import rationales.methods as methods
+
+    calls = []
+    real = methods.explain
+
+    def spy(classifier, inputs, names, target=None, **kw):
+        calls.append((len(inputs), list(names), kw.get("chunk", 64)))
+        return real(classifier, inputs, names, target, **kw)
+
+    monkeypatch.setattr(methods, "explain", spy)
+    texts = ["go home now", "they are kind", "what a day"]
+    result = runner.invoke(app, ["explain", "--model", str(model_dir), "--methods", "ngram,occlusion", "--json",
+                                 *[a for t in texts for a in ("--text", t)]])
+    assert result.exit_code == 0, result.output
+    assert calls == [(3, ["ngram", "occlusion"], 64)]
+    assert "explaining: 6/6" in result.stderr  # the progress bar's plain line when stderr is no terminal

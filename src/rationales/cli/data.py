@@ -7,13 +7,13 @@ Python user calls and prints their values (``--json`` prints them as JSON).
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any, List, Optional
 
 import typer
 
 from . import app
+from ._options import cli_errors, echo_json, load_data
 
 data_app = typer.Typer(help="Datasets with human word rationales: list, stats, show, fetch.",
                        no_args_is_help=True)
@@ -38,19 +38,6 @@ def _parse_opts(opts: Optional[List[str]]) -> dict[str, Any]:
     return out
 
 
-@contextmanager
-def _friendly_errors() -> Iterator[None]:
-    """Print our errors as one clear message and exit 1, without a traceback."""
-    from ..errors import RationalesError
-
-    try:
-        yield
-    except (RationalesError, KeyError, ValueError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        typer.secho(f"error: {msg}", fg="red", err=True)
-        raise typer.Exit(1) from None
-
-
 @data_app.command("list")
 def list_command(as_json: bool = _JSON) -> None:
     """List the registered datasets with their splits and options."""
@@ -58,7 +45,7 @@ def list_command(as_json: bool = _JSON) -> None:
 
     entries = datasets()
     if as_json:
-        typer.echo(json.dumps(entries, indent=2))
+        echo_json(entries)
         return
     from rich.console import Console
     from rich.table import Table
@@ -112,12 +99,12 @@ def stats_command(
     as_json: bool = _JSON,
 ) -> None:
     """Counts per label, share with rationales, mean rationale length, mean words per text."""
-    from ..data import available, dataset_stats, load_dataset, load_spec
+    from ..data import available, dataset_stats, load_dataset
     from ..errors import RationalesError
 
     options = _parse_opts(opt)
     rows: list[dict[str, Any]] = []
-    with _friendly_errors():
+    with cli_errors():
         if all_:
             found = available(data_dir)
             if not found:
@@ -137,11 +124,11 @@ def stats_command(
         elif spec is None:
             raise typer.BadParameter("give NAME[:SPLIT] or --all")
         else:
-            ds = load_spec(spec, data_dir, on_error=on_error, **options)
+            ds = load_data(spec, data_dir, hint=None, on_error=on_error, **options)
             rows.append({"spec": _spec_name(spec, None, options), **dataset_stats(ds),
                          "report": ds.report})
     if as_json:
-        typer.echo(json.dumps(rows if all_ else rows[0], indent=2, ensure_ascii=False))
+        echo_json(rows if all_ else rows[0])
         return
     from rich.console import Console
 
@@ -187,13 +174,10 @@ def show_command(
     as_json: bool = _JSON,
 ) -> None:
     """Print examples: their words, with the rationale words highlighted."""
-    from ..data import load_spec
-
-    with _friendly_errors():
-        ds = load_spec(spec, data_dir, on_error=on_error, **_parse_opts(opt))
+    ds = load_data(spec, data_dir, hint=None, on_error=on_error, **_parse_opts(opt))
     part = ds.examples[offset: offset + limit]
     if as_json:
-        typer.echo(json.dumps([ex.to_dict() for ex in part], indent=2, ensure_ascii=False))
+        echo_json([ex.to_dict() for ex in part])
         return
     from rich.console import Console
     from rich.markup import escape
@@ -224,10 +208,10 @@ def fetch_command(
     """Download a dataset's public files into the cache folder and check their sha256."""
     from ..data.fetch import fetch
 
-    with _friendly_errors():
+    with cli_errors():
         records = fetch(name, dest, force=force, verify=verify)
     if as_json:
-        typer.echo(json.dumps(records, indent=2))
+        echo_json(records)
         return
     for r in records:
         check = "sha256 ok" if r["pinned"] and verify else "sha256 not pinned"

@@ -1,37 +1,18 @@
-"""CLI commands for the evaluate stage: evaluate, benchmark, protocols, metrics, demo."""
+"""CLI commands for the evaluate stage: evaluate, benchmark, protocols, metrics."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
 
 from . import app
+from ._options import DATA_DIR, PARAM, PARAMS, check_params, cli_errors, echo_json, load_data, method_names, method_params
 
+#: the methods `benchmark` and `demo` run when --methods is not given
 DEFAULT_METHODS = "attention,grad_input,integrated_gradients,occlusion,lime,ngram"
-#: The demo's defaults keep `make demo` within 20 minutes on two cores, training
-#: included (the timing is in the closing note of issue 5): 2 epochs (3 gain about 0.01
-#: macro-F1 for half as much time again), 50 posts, LIME/KernelSHAP at 200 samples.
-#: `--limit 0` benchmarks all 1,142 posts; `--params '{}'` restores method defaults.
-DEMO_LIMIT = 50
-DEMO_EPOCHS = 2
-DEMO_PARAMS = '{"lime": {"n_samples": 200}, "kernel_shap": {"n_samples": 200}}'
-DEMO_MODEL = Path("models/demo-minilm")
-
-
-def _method_params(params: Optional[str]) -> dict[str, Any] | None:
-    """Parse --params JSON: {method: {parameter: value}}."""
-    try:
-        parsed = json.loads(params) if params else None
-    except ValueError as err:
-        raise typer.BadParameter(f"not JSON: {err}", param_hint="--params") from None
-    if parsed is not None and not isinstance(parsed, dict):
-        raise typer.BadParameter('expected a JSON object such as {"lime": {"n_samples": 200}}',
-                                 param_hint="--params")
-    return parsed
 
 
 def _overrides(sets: list[str] | None) -> dict[str, str]:
@@ -42,12 +23,6 @@ def _overrides(sets: list[str] | None) -> dict[str, str]:
             raise typer.BadParameter(f"--set expects FIELD=VALUE (e.g. top_k=10), got {s!r}")
         out[key.strip()] = value.strip()
     return out
-
-
-def _load_data(spec: str, data_dir: Optional[Path]):
-    from ..data import load_spec
-
-    return load_spec(spec, data_dir=str(data_dir) if data_dir else None)
 
 
 def _protocol_options(protocol: str, top_k: Optional[int], removal: Optional[str], sets: list[str] | None) -> dict[str, Any]:
@@ -67,7 +42,7 @@ def protocols_command(as_json: bool = typer.Option(False, "--json", help="Print 
 
     items = protocols()
     if as_json:
-        typer.echo(json.dumps(items, indent=1))
+        echo_json(items, indent=1)
         return
     for p in items:
         typer.echo(f"{p['name']}: {p['description']}")
@@ -81,7 +56,7 @@ def metrics_command(as_json: bool = typer.Option(False, "--json", help="Print JS
 
     items = metrics()
     if as_json:
-        typer.echo(json.dumps(items, indent=1))
+        echo_json(items, indent=1)
         return
     for m in items:
         typer.echo(f"{m['name']:<24} {m['family']:<15} {m['description']}")
@@ -96,15 +71,16 @@ def evaluate_command(
     top_k: Optional[int] = typer.Option(None, "--top-k", help="Override the hard rationale: the top K words."),
     removal: Optional[str] = typer.Option(None, "--removal", help="Override removal: delete or mask."),
     sets: Optional[List[str]] = typer.Option(None, "--set", help="Override any protocol field: FIELD=VALUE (repeatable)."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the datasets."),
+    data_dir: Optional[Path] = DATA_DIR,
     out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here."),
-    all_examples: bool = typer.Option(False, "--all-examples", help="Evaluate every example the protocol selects; unexplained ones count as excluded."),
+    all_examples: bool = typer.Option(False, "--all-examples", help="Evaluate every example the protocol selects; "
+                                      "unexplained ones count as excluded."),
 ) -> None:
     """Evaluate saved explanations against a dataset under a protocol."""
     from ..evaluation import evaluate
     from ..evaluation.protocols import get_protocol
-    from ..models import load_classifier
     from ..jsonio import write_json
+    from ..models import load_classifier
     from ..report.table import print_results
     from ..types import Explanation
 
@@ -117,10 +93,12 @@ def evaluate_command(
                 exps.append(Explanation.from_dict(json.loads(line)))
             except (ValueError, KeyError) as err:
                 raise typer.BadParameter(f"{explanations} line {i}: not an explanation ({err})") from None
-    ds = _load_data(data, data_dir)
-    clf = load_classifier(model)
+    ds = load_data(data, data_dir)
+    with cli_errors("--model"):
+        clf = load_classifier(model)
     over = _protocol_options(protocol, top_k, removal, sets)
-    proto = get_protocol(protocol, **over).resolve(ds)
+    with cli_errors("--protocol/--set"):
+        proto = get_protocol(protocol, **over).resolve(ds)
     if not all_examples:
         # a file from `explain --limit N` covers a few posts: score those, say how many
         explained = {e.example_id for e in exps}
@@ -128,10 +106,12 @@ def evaluate_command(
         ds = ds.filter(lambda ex: ex.id in explained)
         typer.echo(f"{len(proto.select(ds))} of the {n_sel} examples protocol {proto.name} selects have an "
                    f"explanation; metrics (classification included) cover those (--all-examples: every one)")
-    results = evaluate(clf, exps, ds, proto)
+    with cli_errors():
+        results = evaluate(clf, exps, ds, proto)
     print_results(results, proto.describe(ds))
     if out:
-        write_json(out, [r.to_dict() for r in results])
+        with cli_errors("--out"):
+            write_json(out, [r.to_dict() for r in results])
         typer.echo(f"results: {out}")
 
 
@@ -146,90 +126,42 @@ def benchmark_command(
     top_k: Optional[int] = typer.Option(None, "--top-k", help="Override the hard rationale: the top K words."),
     removal: Optional[str] = typer.Option(None, "--removal", help="Override removal: delete or mask."),
     sets: Optional[List[str]] = typer.Option(None, "--set", help="Override any protocol field: FIELD=VALUE (repeatable)."),
-    params: Optional[str] = typer.Option(None, "--params", help='Explainer parameters as JSON: {"lime": {"n_samples": 200}}.'),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the datasets."),
-    compare: Optional[Path] = typer.Option(None, "--compare", help="An earlier run's folder or results.json: print the differences."),
+    param: Optional[List[str]] = PARAM,
+    params: Optional[str] = PARAMS,
+    data_dir: Optional[Path] = DATA_DIR,
+    compare: Optional[Path] = typer.Option(None, "--compare", help="An earlier run's folder or results.json: print the "
+                                           "differences."),
 ) -> None:
     """Explain with several methods, evaluate under a protocol, print the table, write the report."""
     from ..evaluation.benchmark import benchmark
-    from ..report import write_all
+    from ..evaluation.protocols import get_protocol
     from ..models import load_classifier
+    from ..report import write_all
     from ..report.table import print_run
 
-    ds = _load_data(data, data_dir)
-    clf = load_classifier(model)
-    method_params = _method_params(params)
-    run = benchmark(clf, ds, methods, protocol, limit=limit or None, params=method_params,
-                    **_protocol_options(protocol, top_k, removal, sets))
-    write_all(run, out)
+    names = method_names(methods)
+    method_kw = method_params(param, params, names)
+    check_params(names, method_kw)
+    over = _protocol_options(protocol, top_k, removal, sets)
+    with cli_errors("--protocol/--set"):
+        get_protocol(protocol, **over)  # a typo fails before the model is loaded
+    ds = load_data(data, data_dir)
+    with cli_errors("--model"):
+        clf = load_classifier(model)
+    with cli_errors():
+        run = benchmark(clf, ds, names, protocol, limit=limit or None, params=method_kw, **over)
+        write_all(run, out)
     print_run(run)
     if compare is not None:
         from ..evaluation.benchmark import BenchmarkRun
         from ..report.table import fmt
 
         typer.echo(f"\nCompared with {compare} (mean per-example difference on shared examples):")
-        for row in run.compare(BenchmarkRun.load(compare)):
+        with cli_errors("--compare"):
+            rows = run.compare(BenchmarkRun.load(compare))
+        for row in rows:
             diff = row["per_example_mean_diff"]
             note = "different variants: not comparable" if not row["same_variant"] else (
                 f"{diff:+.3f} over {row['n_shared']}" if diff is not None else "no shared examples")
             typer.echo(f"  {row['method'] or 'classifier'} {row['metric']}: {fmt(row['this'])} vs {fmt(row['other'])} ({note})")
     typer.echo(f"report: {run.files.get('html')}")
-
-
-@app.command("demo")
-def demo_command(
-    limit: int = typer.Option(DEMO_LIMIT, "--limit", help="Posts to benchmark (0 = all 1,142 non-normal test posts)."),
-    methods: str = typer.Option(DEFAULT_METHODS, "--methods", help="Comma-separated explainers."),
-    model_dir: Path = typer.Option(DEMO_MODEL, "--model-dir", help="Where the demo classifier lives (trained if missing)."),
-    out: Path = typer.Option(Path("reports/demo"), "--out", help="Report folder."),
-    epochs: int = typer.Option(DEMO_EPOCHS, "--epochs", help="Training epochs when the model folder does not exist."),
-    params: str = typer.Option(DEMO_PARAMS, "--params", help="Explainer parameters as JSON ('{}' = each method's defaults)."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the datasets."),
-) -> None:
-    """The main job: dataset statistics, train MiniLM on HateXplain (once), benchmark, report."""
-    from ..data import available, dataset_stats, load_dataset
-    from ..evaluation.benchmark import benchmark
-    from ..report import write_all
-    from ..models import load_classifier
-    from ..report.table import print_run
-
-    t_start = time.perf_counter()
-    ddir = str(data_dir) if data_dir else None
-    typer.echo("== Datasets found ==")
-    for name, split, _ in available(ddir):
-        try:
-            st = dataset_stats(load_dataset(name, split, data_dir=ddir))
-        except Exception as err:  # noqa: BLE001 - one unreadable dataset must not stop the demo
-            typer.echo(f"{name}:{split}: could not load ({err})")
-            continue
-        counts = ", ".join(f"{k} {v}" for k, v in (st.get("label_counts") or {}).items())
-        frac = st.get("mean_rationale_fraction")
-        typer.echo(f"{name}:{split}: {st['examples']} examples; {counts}; with rationale {st.get('with_rationale')}; "
-                   f"mean words {st.get('mean_words', 0):.1f}; mean rationale fraction "
-                   f"{'n/a' if frac is None else f'{frac:.3f}'}")
-
-    test = load_dataset("hatexplain", "test", data_dir=ddir)
-    if model_dir.is_dir():
-        typer.echo(f"\n== Classifier: {model_dir} (exists; delete it to retrain) ==")
-        clf = load_classifier(model_dir)
-    else:
-        from ..models.train import train
-
-        typer.echo(f"\n== Training MiniLM on HateXplain val ({epochs} epochs, max_length 96) into {model_dir} ==")
-        t0 = time.perf_counter()
-        val = load_dataset("hatexplain", "val", data_dir=ddir)
-        clf = train(val, backbone="minilm-en", epochs=epochs, max_length=96, batch_size=16, lr=5e-5,
-                    out=model_dir, label_names=val.label_names)
-        typer.echo(f"trained in {time.perf_counter() - t0:.0f} s")
-
-    typer.echo(f"\n== Benchmark on the hatexplain protocol ({'all' if not limit else limit} posts; "
-               f"`rationales demo --limit 0` runs all 1,142) ==")
-    t0 = time.perf_counter()
-    wanted = {m.strip() for m in methods.split(",")}
-    method_params = {m: p for m, p in (_method_params(params) or {}).items() if m in wanted}
-    run = benchmark(clf, test, methods, "hatexplain", limit=limit or None, params=method_params)
-    write_all(run, out)
-    print_run(run)
-    typer.echo(f"benchmark: {time.perf_counter() - t0:.0f} s; whole demo: {time.perf_counter() - t_start:.0f} s")
-    typer.echo(f"report: {run.files.get('html')}")
-

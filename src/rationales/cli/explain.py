@@ -9,34 +9,24 @@ from typing import Any, Optional
 import typer
 
 from . import app
+from ._options import (
+    DATA_DIR,
+    PARAM,
+    TARGET,
+    check_params,
+    cli_errors,
+    echo_json,
+    load_data,
+    method_names,
+    method_params,
+    parse_params,
+    parse_target,
+    parse_value,
+    printable,
+)
 
-
-def parse_value(text: str) -> Any:
-    """A parameter value: JSON when it parses (500, 0.5, true, [1,2]), a comma list of
-    such values (``1,2,3``), else the plain string (``mask``)."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    if "," in text:
-        return [parse_value(part.strip()) for part in text.split(",")]
-    return text
-
-
-def parse_params(items: list[str], methods: list[str]) -> dict[str, dict[str, Any]]:
-    """``["lime.n_samples=500", "ngram.sizes=1,2"]`` → ``{"lime": {"n_samples": 500}, ...}``."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        method, dot, name = key.partition(".")
-        if not eq or not dot or not method or not name:
-            raise typer.BadParameter(f"{item!r}: expected METHOD.PARAM=VALUE, e.g. lime.n_samples=500",
-                                     param_hint="--param")
-        if method not in methods:
-            raise typer.BadParameter(f"{item!r}: method {method!r} is not among --methods {methods}",
-                                     param_hint="--param")
-        out.setdefault(method, {})[name] = parse_value(value)
-    return out
+# parse_params and parse_value live in ._options; still importable from here
+__all__ = ["explain_command", "explainers_command", "parse_params", "parse_value", "render"]
 
 
 def _shade(score: float, scale: float) -> str:
@@ -55,7 +45,7 @@ def render(console: Any, example: Any, explanations: list[Any], label_names: lis
     from rich.text import Text
 
     probs = next((e.info.get("probs") for e in explanations if e.info.get("probs")), None)
-    head = Text(f"[{example.id}] ", style="bold")
+    head = Text(f"[{printable(str(example.id))}] ", style="bold")
     if probs:
         pred = int(max(range(len(probs)), key=probs.__getitem__))
         head.append(f"predicted {label_names[pred]}  ", style="bold")
@@ -69,13 +59,13 @@ def render(console: Any, example: Any, explanations: list[Any], label_names: lis
     for exp in explanations:
         line = Text()
         if exp.failed:
-            line.append(f"failed: {exp.failed}", style="red")
+            line.append(f"failed: {printable(str(exp.failed))}", style="red")
         else:
             scale = max((abs(s) for s in exp.scores), default=0.0)
             for i, (word, score) in enumerate(zip(exp.words, exp.scores)):
                 if i:
                     line.append(" ")
-                line.append(word, style=_shade(score, scale))
+                line.append(printable(word), style=_shade(score, scale))
             if "truncated_at" in exp.info:
                 line.append(f"  (model saw the first {exp.info['truncated_at']} words)", style="dim")
         table.add_row(exp.method, line)
@@ -85,90 +75,71 @@ def render(console: Any, example: Any, explanations: list[Any], label_names: lis
 
 @app.command("explain")
 def explain_command(
-    model: str = typer.Option(..., "--model", "-m", help="A saved model folder, a Hugging Face folder, or a backbone name (minilm-en, e5-multilingual, tfidf)."),
+    model: str = typer.Option(..., "--model", "-m", help="A saved model folder, a Hugging Face folder, or a backbone "
+                              "name (minilm-en, e5-multilingual, tfidf)."),
     text: Optional[list[str]] = typer.Option(None, "--text", "-t", help="A text to explain (repeat for several)."),
-    data: Optional[str] = typer.Option(None, "--data", help="Explain a dataset: NAME:SPLIT (hatexplain:test) or a .jsonl/.csv file."),
+    data: Optional[str] = typer.Option(None, "--data", help="Explain a dataset: NAME:SPLIT (hatexplain:test) or a "
+                                       ".jsonl/.csv file."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Explain only the first N examples of --data."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the datasets."),
-    methods: str = typer.Option("ngram,occlusion", "--methods", help="Comma-separated explainer names (see `rationales explainers`)."),
-    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="A method parameter, METHOD.NAME=VALUE (repeatable): lime.n_samples=500, ngram.sizes=1,2."),
-    target: Optional[str] = typer.Option(None, "--target", help="Label (name or id) to explain; default: each example's predicted label."),
+    data_dir: Optional[Path] = DATA_DIR,
+    methods: str = typer.Option("ngram,occlusion", "--methods", help="Comma-separated explainer names (see "
+                                "`rationales explainers`)."),
+    param: Optional[list[str]] = PARAM,
+    target: Optional[str] = TARGET,
     as_json: bool = typer.Option(False, "--json", help="Print the explanations as a JSON list instead of the shaded view."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write one explanation per line (Explanation.to_dict) to this .jsonl file."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write one explanation per line "
+                                       "(Explanation.to_dict) to this .jsonl file."),
 ) -> None:
     """Explain a classifier's predictions word by word with one or more methods."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ..methods import EXPLAINERS, get_explainer, resolve_targets
+    from ..jsonio import write_jsonl
+    from ..methods import explain
+    from ..methods.request import check_capabilities, check_examples, target_id
     from ..models import load_classifier
     from ..models.base import as_examples
+    from ..progress import Progress
 
-    method_list = [m.strip() for m in methods.split(",") if m.strip()]
-    if not method_list:
-        raise typer.BadParameter("give at least one method", param_hint="--methods")
-    for m in method_list:
-        if m not in EXPLAINERS:
-            raise typer.BadParameter(_unknown(m), param_hint="--methods")
-    params = parse_params(list(param or []), method_list)
+    # what needs no model is checked before one is loaded; rx.explain checks it all again
+    # (check_request), the steps here only name the option at fault
+    names = method_names(methods)
+    params = method_params(param, None, names)
+    check_params(names, params)
     if bool(text) == bool(data):
         raise typer.BadParameter("give either --text (one or more) or --data NAME:SPLIT", param_hint="--text/--data")
     if data:
-        from ..data import load_spec
-
-        ds = load_spec(data, data_dir=data_dir)
+        ds = load_data(data, data_dir)
         examples = list(ds.examples[:limit] if limit is not None else ds.examples)
     else:
         examples = as_examples(list(text or []))
-    err = Console(stderr=True)
-    try:
-        explainers = [get_explainer(m, **params.get(m, {})) for m in method_list]
-    except (TypeError, ValueError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="--param") from None
-    classifier = load_classifier(model)
-    tgt: Any = None
-    if target is not None:
-        tgt = int(target) if target.lstrip("-").isdigit() else target
-    for ex in examples:
-        if not ex.words:
-            raise typer.BadParameter(f"example {ex.id!r} has no words: there is nothing to explain",
-                                     param_hint="--text/--data")
-    try:
-        targets = resolve_targets(classifier, examples, tgt)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--target") from None
+    with cli_errors("--text/--data"):
+        check_examples(examples)
+    with cli_errors("--model"):
+        classifier = load_classifier(model)
+    with cli_errors("--methods"):
+        check_capabilities(names, classifier)
+    tgt: Any = parse_target(target)
+    if tgt is not None:
+        with cli_errors("--target"):
+            tgt = target_id(classifier, tgt)
 
-    results: list[list[Any]] = []
-    with Progress(TextColumn("explaining"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True, disable=len(examples) < 2) as progress:
-        task = progress.add_task("", total=len(examples))
-        for ex, t in zip(examples, targets):
-            results.append([e.explain(classifier, [ex], [t])[0] for e in explainers])
-            progress.advance(task)
+    with cli_errors(), Progress(len(examples) * len(names), "explaining", unit="expl",
+                                transient=True, enabled=len(examples) >= 2) as bar:
+        flat = explain(classifier, examples, names, tgt, params=params,
+                       progress=lambda done, total: bar.update(done))
+    rows = [flat[i:i + len(names)] for i in range(0, len(flat), len(names))]
 
-    flat = [e for row in results for e in row]
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8") as fh:
-            for e in flat:
-                fh.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
-        err.print(f"wrote {len(flat)} explanations to {out}")
+        with cli_errors("--out"):
+            write_jsonl(out, (e.to_dict() for e in flat))
+        Console(stderr=True).print(f"wrote {len(flat)} explanations to {printable(str(out))}",
+                                   markup=False, highlight=False)
     if as_json:
-        typer.echo(json.dumps([e.to_dict() for e in flat], ensure_ascii=False, indent=2))
+        echo_json([e.to_dict() for e in flat])
     elif out is None or len(examples) <= 20:
         console = Console()
-        for ex, row in zip(examples, results):
+        for ex, row in zip(examples, rows):
             render(console, ex, row, list(classifier.label_names))
-
-
-def _unknown(name: str) -> str:
-    from ..methods import EXPLAINERS
-
-    try:
-        EXPLAINERS.entry(name)
-    except KeyError as exc:
-        return str(exc.args[0])
-    return name
 
 
 @app.command("explainers")
@@ -180,7 +151,7 @@ def explainers_command(
 
     entries = explainers()
     if as_json:
-        typer.echo(json.dumps(entries, indent=2, ensure_ascii=False))
+        echo_json(entries)
         return
     from rich.console import Console
     from rich.table import Table

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import typer
 
 from . import app
+from ._options import PARAM, PARAMS, TARGET, check_params, cli_errors, echo_json, method_names, method_params, parse_target
 
 run_app = typer.Typer(
     help="Corpus-scale jobs: stream the input, store results as they are made, resume after a "
@@ -21,8 +21,6 @@ _MODEL = typer.Option(..., "--model", "-m", help="A model folder or a backbone n
 _INPUT = typer.Option(..., "--input", "-i", help="A .jsonl or .csv file (streamed) or NAME:SPLIT (e.g. hatexplain:test).")
 _METHODS = typer.Option("occlusion", "--methods", help="Comma-separated explainers, e.g. ngram,occlusion.")
 _OUT = typer.Option(..., "--out", "-o", help="The job folder; rerunning with the same folder resumes.")
-_PARAMS = typer.Option(None, "--params", help='Method parameters as JSON: \'{"lime": {"n_samples": 500}}\'.')
-_TARGET = typer.Option(None, "--target", help="Label id or name to explain (default: the predicted label).")
 _CHUNK = typer.Option(64, "--chunk-size", min=1, help="Rows per chunk (one store transaction each).")
 _ENGINE = typer.Option("local", "--engine", help="local or ray (needs: pip install 'rationales[ray]').")
 _ADDRESS = typer.Option(None, "--address", help="Ray cluster: auto, ray://host:10001 (default: start a local one).")
@@ -35,22 +33,13 @@ _QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 _JSON = typer.Option(False, "--json", help="Print the summary as JSON.")
 
 
-def _params(text: Optional[str]) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise typer.BadParameter(f"--params is not valid JSON ({e.msg}); e.g. '{{\"lime\": {{\"seed\": 1}}}}'")
-    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-        raise typer.BadParameter("--params must map a method name to an object of its parameters")
-    return value
-
-
-def _target(value: Optional[str]) -> Any:
-    if value is None:
-        return None
-    return int(value) if value.lstrip("-").isdigit() else value
+def _methods(methods: str, param: Optional[List[str]], params: Optional[str]) -> dict[str, Any]:
+    """``methods`` and ``params`` of a job from --methods, --param (and the deprecated
+    --params), checked before the job loads a model."""
+    names = method_names(methods)
+    kw = method_params(param, params, names)
+    check_params(names, kw)
+    return {"methods": names, "params": kw}
 
 
 def _print_summary(summary: Any, as_json: bool) -> None:
@@ -59,7 +48,7 @@ def _print_summary(summary: Any, as_json: bool) -> None:
 
     d = summary.to_dict()
     if as_json:
-        typer.echo(json.dumps(d, indent=2))
+        echo_json(d)
         return
     console = Console()
     console.print(
@@ -79,61 +68,45 @@ def _print_summary(summary: Any, as_json: bool) -> None:
 
 
 def _run(kind: str, **kw: Any) -> None:
-    from ..errors import RationalesError
     from ..jobs import run_job
 
     as_json = kw.pop("as_json")
     try:
-        summary = run_job(kind, **kw)
+        with cli_errors():
+            summary = run_job(kind, **kw)
     except KeyboardInterrupt:
         typer.echo(f"\ninterrupted: finished chunks are stored in {kw['out']}; rerun the same command to resume.", err=True)
-        raise typer.Exit(130)
-    except (RationalesError, ValueError, KeyError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(130) from None
     _print_summary(summary, as_json)
 
 
 @run_app.command("explain")
 def explain_cmd(model: str = _MODEL, input: str = _INPUT, methods: str = _METHODS, out: Path = _OUT,
-                params: Optional[str] = _PARAMS, target: Optional[str] = _TARGET, chunk_size: int = _CHUNK,
+                param: Optional[List[str]] = PARAM, params: Optional[str] = PARAMS,
+                target: Optional[str] = TARGET, chunk_size: int = _CHUNK,
                 engine: str = _ENGINE, address: Optional[str] = _ADDRESS, workers: Optional[int] = _WORKERS,
                 text_field: Optional[str] = _TEXT, id_field: Optional[str] = _ID, limit: Optional[int] = _LIMIT,
                 retry_failed: bool = _RETRY, quiet: bool = _QUIET, as_json: bool = _JSON) -> None:
     """Explain every row of a corpus; results go to OUT/results.sqlite as they are made."""
-    _run("explain", model=model, input=input, methods=methods, out=out, params=_params(params),
-         target=_target(target), chunk_size=chunk_size, engine=engine, address=address, workers=workers,
-         text_field=text_field, id_field=id_field, limit=limit, retry_failed=retry_failed,
-         progress=not quiet, as_json=as_json)
+    _run("explain", model=model, input=input, out=out, **_methods(methods, param, params),
+         target=parse_target(target), chunk_size=chunk_size,
+         engine=engine, address=address, workers=workers, text_field=text_field, id_field=id_field, limit=limit,
+         retry_failed=retry_failed, progress=not quiet, as_json=as_json)
 
 
 @run_app.command("evaluate")
 def evaluate_cmd(model: str = _MODEL, input: str = _INPUT, methods: str = _METHODS, out: Path = _OUT,
                  protocol: str = typer.Option("hatexplain", "--protocol", help="Evaluation protocol preset."),
-                 params: Optional[str] = _PARAMS, target: Optional[str] = _TARGET, chunk_size: int = _CHUNK,
+                 param: Optional[List[str]] = PARAM, params: Optional[str] = PARAMS,
+                 target: Optional[str] = TARGET, chunk_size: int = _CHUNK,
                  engine: str = _ENGINE, address: Optional[str] = _ADDRESS, workers: Optional[int] = _WORKERS,
                  text_field: Optional[str] = _TEXT, id_field: Optional[str] = _ID, limit: Optional[int] = _LIMIT,
                  retry_failed: bool = _RETRY, quiet: bool = _QUIET, as_json: bool = _JSON) -> None:
-    """Explain and evaluate every row (needs gold labels/rationales); per-example metrics are stored."""
-    _run("evaluate", model=model, input=input, methods=methods, out=out, protocol=protocol,
-         params=_params(params), target=_target(target), chunk_size=chunk_size, engine=engine,
-         address=address, workers=workers, text_field=text_field, id_field=id_field, limit=limit,
+    """Explain and evaluate every row with one or more methods; store per-example metrics, print a table."""
+    _run("evaluate", model=model, input=input, out=out, protocol=protocol, **_methods(methods, param, params),
+         target=parse_target(target), chunk_size=chunk_size,
+         engine=engine, address=address, workers=workers, text_field=text_field, id_field=id_field, limit=limit,
          retry_failed=retry_failed, progress=not quiet, as_json=as_json)
-
-
-@run_app.command("benchmark")
-def benchmark_cmd(model: str = _MODEL, input: str = _INPUT,
-                  methods: str = typer.Option("ngram,occlusion", "--methods", help="Comma-separated explainers."),
-                  out: Path = _OUT,
-                  protocol: str = typer.Option("hatexplain", "--protocol", help="Evaluation protocol preset."),
-                  params: Optional[str] = _PARAMS, chunk_size: int = _CHUNK, engine: str = _ENGINE,
-                  address: Optional[str] = _ADDRESS, workers: Optional[int] = _WORKERS,
-                  text_field: Optional[str] = _TEXT, id_field: Optional[str] = _ID, limit: Optional[int] = _LIMIT,
-                  quiet: bool = _QUIET, as_json: bool = _JSON) -> None:
-    """Evaluate several methods over a corpus and print a method × metric table."""
-    _run("benchmark", model=model, input=input, methods=methods, out=out, protocol=protocol,
-         params=_params(params), chunk_size=chunk_size, engine=engine, address=address, workers=workers,
-         text_field=text_field, id_field=id_field, limit=limit, progress=not quiet, as_json=as_json)
 
 
 @run_app.command("export")
@@ -144,16 +117,12 @@ def export_cmd(out: Path = _OUT,
                params_hash: Optional[str] = typer.Option(None, "--params-hash", help="Only this parameter set (see status)."),
                latest: bool = typer.Option(False, "--latest", help="Only the parameter sets of the last run.")) -> None:
     """Export a job folder's results in input order."""
-    from ..errors import RationalesError
     from ..jobs import export
 
-    try:
+    with cli_errors():
         n = export(out, to, format=format, latest=latest,
                    methods=[m.strip() for m in methods.split(",")] if methods else None,
                    params_hashes=[params_hash] if params_hash else None)
-    except (RationalesError, ValueError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2)
     typer.echo(f"{n} results written to {to}")
 
 
@@ -165,16 +134,13 @@ def status_cmd(out: Path = _OUT,
     from rich.console import Console
     from rich.table import Table
 
-    from ..errors import RationalesError
     from ..jobs import job_status
+    from ..jsonio import dumps
 
-    try:
+    with cli_errors():
         st = job_status(out)
-    except RationalesError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2)
     if as_json:
-        typer.echo(json.dumps(st, indent=2))
+        echo_json(st)
         return
     console = Console()
     console.print(f"{st['store']}: {st['results']} results ({st['failed']} failed), {len(st['bad_rows'])} bad rows")
@@ -182,7 +148,7 @@ def status_cmd(out: Path = _OUT,
     for p in st["param_sets"]:
         key = p["params"]
         t.add_row(p["params_hash"], p["method"], str(p["results"]), str(p["failed"]), str(key.get("model")),
-                  json.dumps(key.get("params"), sort_keys=True))
+                  dumps(key.get("params"), sort_keys=True))
     console.print(t)
     r = Table("run", "kind", "status", "rows", "new", "skipped", "seconds", title="runs")
     for run in st["runs"]:

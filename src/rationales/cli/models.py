@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from . import app
+from ._options import DATA_DIR, cli_errors, deprecations_shown, echo_json, load_data
 
 
 @app.command("backbones")
@@ -20,7 +20,7 @@ def backbones_command(
 
     entries = backbones()
     if as_json:
-        typer.echo(json.dumps(entries, indent=2))
+        echo_json(entries)
         return
     from rich.console import Console
     from rich.table import Table
@@ -37,15 +37,20 @@ def train_command(
     data: str = typer.Option(..., "--data", help="Training data: NAME:SPLIT (hatexplain:val) or a .jsonl/.csv file."),
     out: Path = typer.Option(..., "--out", help="Folder to write the trained model into."),
     backbone: str = typer.Option("minilm-en", "--backbone", help="Backbone name, model folder, or saved model to continue from."),
-    eval_data: Optional[str] = typer.Option(None, "--eval-data", help="Evaluation data, evaluated each epoch; the best epoch by macro-F1 is kept."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the datasets."),
-    labels: Optional[str] = typer.Option(None, "--labels", help="Label scheme passed to the loader (hatexplain: 3class or binary for toxic vs normal)."),
+    eval_data: Optional[str] = typer.Option(None, "--eval-data", help="Evaluation data, evaluated each epoch; the best "
+                                            "epoch by macro-F1 is kept."),
+    data_dir: Optional[Path] = DATA_DIR,
+    labels: Optional[str] = typer.Option(None, "--labels", help="Label scheme passed to the loader (hatexplain: 3class "
+                                         "or binary for toxic vs normal)."),
     rationale_loss: Optional[str] = typer.Option(None, "--rationale-loss", help="hatexplain or xmutest (none by default)."),
     rationale_weight: float = typer.Option(0.001, "--rationale-weight", help="λ of the hatexplain loss."),
     rationale_gamma: float = typer.Option(5.0, "--rationale-gamma", help="γ of softmax(γ·mask) in the hatexplain loss."),
     alpha: float = typer.Option(0.7, "--alpha", help="Weight of the attention BCE in the xmutest loss."),
-    rationales_from: Optional[Path] = typer.Option(None, "--rationales-from", help="Stage 2: JSONL of explanations whose hard rationales supervise training."),
-    machine_rationale: str = typer.Option("xmutest", "--machine-rationale", help="How scores become a hard rationale: xmutest, top_k:K, top_fraction:F, threshold:T."),
+    rationales_from: Optional[Path] = typer.Option(None, "--rationales-from", help="Stage 2: JSONL of explanations "
+                                                   "whose hard rationales supervise training."),
+    machine_rationale: str = typer.Option("xmutest", "--machine-rationale", help="With --rationales-from: the rule that "
+                                          "turns an explanation's scores into a hard rationale when it carries none: "
+                                          "xmutest, top_k=K, top_fraction=F or threshold=T (see rationales.rules)."),
     epochs: int = typer.Option(3, "--epochs"),
     batch_size: int = typer.Option(16, "--batch-size"),
     lr: float = typer.Option(2e-5, "--lr"),
@@ -55,23 +60,31 @@ def train_command(
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's choice)."),
 ) -> None:
     """Fine-tune a classifier, optionally supervising its attention with rationales."""
-    from ..data import load_spec
     from ..models.train import train
+    from ..rules import SYNTAX, normalise_rule, parse_rule
 
+    with cli_errors("--machine-rationale"), deprecations_shown():
+        machine_rationale = normalise_rule(machine_rationale)  # top_k:5 (deprecated) → top_k=5
+    if parse_rule(machine_rationale) == ("top_fraction", None):
+        raise typer.BadParameter(f"{machine_rationale!r} is resolved against an evaluation dataset, not "
+                                 f"training data; use {SYNTAX.replace(', top_fraction=mean_gold', '')}",
+                                 param_hint="--machine-rationale")
     options = {"labels": labels} if labels else {}
-    train_ds = load_spec(data, data_dir=data_dir, **options)
-    eval_ds = load_spec(eval_data, data_dir=data_dir, **options) if eval_data else None
+    train_ds = load_data(data, data_dir, **options)
+    eval_ds = load_data(eval_data, data_dir, hint="--eval-data", **options) if eval_data else None
     typer.echo(f"training {backbone} on {train_ds.full_name} ({len(train_ds)} examples, "
                f"labels {train_ds.label_names}), rationale loss: {rationale_loss or 'none'}")
-    clf = train(train_ds, backbone=backbone, eval_data=eval_ds, rationale_loss=rationale_loss,
-                rationale_weight=rationale_weight, rationale_gamma=rationale_gamma, alpha=alpha,
-                epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, max_length=max_length,
-                seed=seed, out=out, rationales_from=rationales_from,
-                machine_rationale=machine_rationale, threads=threads)
+    with cli_errors():
+        clf = train(train_ds, backbone=backbone, eval_data=eval_ds, rationale_loss=rationale_loss,
+                    rationale_weight=rationale_weight, rationale_gamma=rationale_gamma, alpha=alpha,
+                    epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, max_length=max_length,
+                    seed=seed, out=out, rationales_from=rationales_from,
+                    machine_rationale=machine_rationale, threads=threads)
     metrics = getattr(clf, "metrics", {}).get("eval")
+    config = getattr(clf, "train_config", {})
     if metrics:
         auroc = metrics.get("auroc")
-        typer.echo(f"best epoch {clf.train_config.get('best_epoch', '-')}: accuracy {metrics['accuracy']:.4f}  "
+        typer.echo(f"best epoch {config.get('best_epoch', '-')}: accuracy {metrics['accuracy']:.4f}  "
                    f"macro-F1 {metrics['macro_f1']:.4f}  AUROC "
-                   f"{'n/a' if auroc is None else f'{auroc:.4f}'} on {clf.train_config['eval_data']}")
-    typer.echo(f"trained in {clf.train_config.get('train_seconds')} s; saved to {out}")
+                   f"{'n/a' if auroc is None else f'{auroc:.4f}'} on {config.get('eval_data')}")
+    typer.echo(f"trained in {config.get('train_seconds')} s; saved to {out}")

@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from . import app
+from ._options import DATA_DIR, cli_errors
 
 
 def _is_loopback(host: str) -> bool:
@@ -32,7 +33,7 @@ def serve(
     token: Optional[str] = typer.Option(None, "--token", envvar="RATIONALES_SERVE_TOKEN", show_envvar=True,
                                         help="Require 'Authorization: Bearer TOKEN' on every API call but /api/health."),
     reports: Path = typer.Option(Path("reports"), "--reports", help="Folder whose benchmark reports the page links to."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where datasets live (default: $RATIONALES_DATA)."),
+    data_dir: Optional[Path] = DATA_DIR,
     workers: int = typer.Option(2, min=1, help="Threads that run explain requests."),
     llm: Optional[str] = typer.Option(None, "--llm", help="LLM backend for llm/union/counterfactual "
                                       "(smollm2, gguf:PATH, hf:PATH, openai:URL/MODEL); default: smollm2."),
@@ -57,8 +58,9 @@ def serve(
     limits = Limits(max_chars=max_chars, max_words=max_words, max_methods=max_methods,
                     time_limit_s=time_limit, max_body_bytes=max_body_bytes, max_page_size=max_page_size)
     typer.echo(f"loading {len(model)} model(s) and {len(data)} dataset(s)…", err=True)
-    asgi = create_app(model, data, limits=limits, token=token or "", reports_dir=reports,
-                      data_dir=data_dir, workers=workers, llm=llm)
+    with cli_errors():
+        asgi = create_app(model, data, limits=limits, token=token or "", reports_dir=reports,
+                          data_dir=data_dir, workers=workers, llm=llm)
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     typer.echo(f"serving on http://{shown}:{port}/  (API schema: http://{shown}:{port}/docs)", err=True)
     uvicorn.run(asgi, host=host, port=port, log_level=log_level)

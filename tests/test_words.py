@@ -91,3 +91,11 @@ def test_offsets_are_ordered_non_overlapping_slices_without_spaces(text):
     # nothing but separators is left out
     covered = set(i for _, s, e in got for i in range(s, e))
     assert all(text[i].isspace() or text[i] == "\u200b" for i in range(len(text)) if i not in covered)
+
+
+def test_bytes_that_are_not_utf8_stay_inside_their_word():
+    """A shell argument $'caf\\xe9' reaches Python as 'caf\\udce9' (surrogateescape)."""
+    from rationales.words import encodable
+
+    assert segment("caf\udce9 au lait") == ["caf\udce9", "au", "lait"]
+    assert encodable("caf\udce9") == "caf\ufffd" and encodable("café") == "café"

@@ -32,8 +32,10 @@ import regex
 from .errors import ParameterError
 
 # Letters, combining marks, digits, connector punctuation and the two zero-width joiners
-# that Indic scripts use inside words.
-_W = r"[\p{L}\p{M}\p{N}\p{Pc}\u200c\u200d]"
+# that Indic scripts use inside words; and lone surrogates, which is what Python makes of
+# bytes that are not UTF-8 (a shell argument, a file name): "caf\xe9" stays one word.
+_W = r"[\p{L}\p{M}\p{N}\p{Pc}\u200c\u200d\ud800-\udfff]"
+_SURROGATE = regex.compile(r"[\ud800-\udfff]")
 _SEP = r"[\s\u200b\u2060\ufeff]"
 
 _PATTERNS = [
@@ -78,6 +80,12 @@ def segment_with_offsets(text: str) -> list[tuple[str, int, int]]:
 def segment(text: str) -> list[str]:
     """Split ``text`` into words (see the module docstring for the rules)."""
     return [w for w, _, _ in segment_with_offsets(text)]
+
+
+def encodable(word: str) -> str:
+    """``word`` with every lone surrogate replaced by U+FFFD, for a tokenizer that needs
+    valid Unicode (the word itself, in explanations and JSON, is kept as it was)."""
+    return _SURROGATE.sub("\ufffd", word) if _SURROGATE.search(word) else word
 
 
 def words_touching(offsets: list[tuple[str, int, int]], chars: set[int] | list[int]) -> list[int]:

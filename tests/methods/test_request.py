@@ -77,3 +77,9 @@ def test_registry_miss_is_an_unknown_name_error():
     with pytest.raises(UnknownNameError, match="Did you mean 'lime'") as info:
         get_explainer("lim")
     assert isinstance(info.value, KeyError) and "'" not in str(info.value)[:1]
+
+
+def test_a_word_with_bytes_that_are_not_utf8_is_explained_by_a_transformer(tiny):
+    """The tokenizer sees U+FFFD for the bad byte; the explanation keeps the word as given."""
+    exp = rx.explain(tiny, ["caf\udce9 au lait"], methods="occlusion")[0]
+    assert exp.words == ("caf\udce9", "au", "lait") and len(exp.scores) == 3

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..types import Example
+from ..words import encodable
 from .base import EngineClassifier, InputLike, as_examples, check_removal
 from .engine import ForwardEngine
 
@@ -155,7 +156,8 @@ class TransformerClassifier(EngineClassifier):
         wids: list[int] = []
         n_used = 0
         if words:
-            enc = self.tokenizer(list(words), is_split_into_words=True, add_special_tokens=False)
+            enc = self.tokenizer([encodable(w) for w in words], is_split_into_words=True,
+                                 add_special_tokens=False)
             all_ids, all_w = list(enc["input_ids"]), enc.word_ids()
             # word positions whose ids end where: keep words whose last id fits the budget
             ends: dict[int, int] = {}

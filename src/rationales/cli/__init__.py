@@ -5,6 +5,9 @@ Each sub-command lives in its own module and registers itself on ``app``.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import typer
 
 app = typer.Typer(
@@ -23,8 +26,6 @@ def _root() -> None:
 
 # Every module of this package registers its commands on `app` when imported, so a new
 # stage adds a file and nothing here changes.
-import importlib  # noqa: E402
-import pkgutil  # noqa: E402
 
 for _mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if not _mod.name.startswith("_"):

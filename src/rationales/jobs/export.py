@@ -89,7 +89,7 @@ def export(out: str | Path, path: str | Path, *, format: str | None = None,
 def _pyarrow() -> Any:
     try:
         import pyarrow
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow.parquet  # noqa: F401 - loads the submodule callers use as pyarrow.parquet
     except ImportError:
         raise RationalesError("Parquet export needs pyarrow: pip install pyarrow "
                               "(or export to .jsonl / .csv)") from None

@@ -86,7 +86,9 @@ def faithfulness_vs_plausibility(run: "BenchmarkRun", x: str = "token_f1", y: st
                 continue
             ax.scatter([xv], [yv], s=70, color=colors[m], edgecolor="black", zorder=3)
             ax.annotate(m, (xv, yv), textcoords="offset points", xytext=(6, 5), fontsize=9)
-    label = lambda n: next((cells[(m, n)].label for m in methods if (m, n) in cells), n)  # noqa: E731
+    def label(name: str) -> str:
+        return next((cells[(m, name)].label for m in methods if (m, name) in cells), name)
+
     ax.set_xlabel("\n".join(textwrap.wrap("plausibility: " + label(x), 70)), fontsize=8.5)
     ax.set_ylabel("\n".join(textwrap.wrap("faithfulness: " + label(y), 50)), fontsize=8.5)
     ax.grid(alpha=0.3)

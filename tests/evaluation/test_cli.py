@@ -13,7 +13,7 @@ def test_protocols_command_prints_resolved_choices():
     assert "hatexplain:" in out.output and "hard rationale=xmutest" in out.output
     data = json.loads(CliRunner().invoke(app, ["protocols", "--json"]).output)
     assert {p["name"]: p["hard"] for p in data} == {"hatexplain": "top_k=5", "eraser": "top_fraction=mean_gold",
-                                                   "xmutest": "xmutest"}
+                                                   "xmutest": "xmutest", "geco": "top_fraction=mean_gold"}
 
 
 def test_metrics_command_lists_definitions():

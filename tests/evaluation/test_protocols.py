@@ -104,7 +104,7 @@ def test_evaluate_counts_failures_and_missing_explanations():
 def test_registries_list_everything():
     names = {m["name"] for m in metrics()}
     assert {"token_f1", "iou_f1", "auprc", "comprehensiveness", "sufficiency", "tau_loo", "auroc"} <= names
-    assert [p["name"] for p in protocols()] == ["hatexplain", "eraser", "xmutest"]
+    assert [p["name"] for p in protocols()] == ["hatexplain", "eraser", "xmutest", "geco"]
 
 
 def test_rx_evaluate_is_a_function_whatever_was_imported_first():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 # Importing a loader module registers it: these imports are for that side effect.
 from . import eraser as _eraser  # noqa: F401
+from . import geco as _geco  # noqa: F401
 from . import hatexplain as _hatexplain  # noqa: F401
 from . import tabular as _tabular  # noqa: F401
 from . import toxic_spans as _toxic_spans  # noqa: F401

@@ -47,6 +47,8 @@ def evaluate(
     """
     proto = get_protocol(protocol, **overrides).resolve(dataset)
     selected = proto.select(dataset)
+    if proto.only_correct:
+        selected = proto.keep_correct(selected, classifier.predict(list(selected)))
     ex_by_id = {ex.id: ex for ex in selected}
     exps = [e for e in explanations if e.example_id in ex_by_id]
     results: list[MetricResult] = []

@@ -152,6 +152,10 @@ def benchmark(
     build_explainers(methods, params)  # a bad parameter fails before any model work
     proto = get_protocol(protocol, **overrides).resolve(dataset)
     selected = proto.select(dataset)
+    if proto.only_correct:
+        selected = proto.keep_correct(selected, classifier.predict(list(selected)))
+    if proto.ground_truth and "random" not in methods:
+        methods.append("random")  # the null baseline every ground-truth metric is read against
     if limit is not None:
         selected = selected[: int(limit)]
     examples = list(selected)

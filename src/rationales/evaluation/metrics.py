@@ -15,8 +15,11 @@ family. The report, corpus jobs and the web page ask a metric rather than guess.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import numpy as np
 
 from ..models.base import Classifier
 from ..registry import Registry
@@ -227,6 +230,78 @@ def statistics_group(c: MethodContext) -> list[MetricResult]:
     return out
 
 
+def ground_truth_group(c: MethodContext) -> list[MetricResult]:
+    """The ground-truth metrics of :mod:`rationales.evaluation.ground_truth`, per example, averaged."""
+    from .ground_truth import PER_EXAMPLE
+
+    results = []
+    for name, fn in PER_EXAMPLE.items():
+        per: dict[str, float | None] = {i: None for i in c.missing}
+        excluded: dict[str, int] = {}
+        for i, e in c.explanations.items():
+            truth = c.protocol.gold_mask(c.examples[i])
+            why = ("failed" if e.failed else "no_ground_truth" if truth is None else None)
+            value = fn(truth, e.scores) if truth is not None and why is None else math.nan
+            if why is None and math.isnan(value):
+                why = "zero_attribution" if name == "mass_accuracy" else "ground_truth_all_0_or_all_1"
+            if why:
+                per[i] = None
+                excluded[why] = excluded.get(why, 0) + 1
+            else:
+                per[i] = value
+        if c.missing:
+            excluded["no_explanation"] = len(c.missing)
+        vals = [v for v in per.values() if v is not None]
+        results.append(MetricResult(name, "on |scores|, per-example mean", float(np.mean(vals)) if vals else math.nan,
+                                    len(vals), per, excluded, method=c.method))
+    return results
+
+
+def pair_group(c: MethodContext) -> list[MetricResult]:
+    """How differently a method explains the two forms of a sentence (``meta["pair"]``).
+
+    For each pair with both forms explained: each explanation's scores are divided by
+    its largest |score| (so methods on different scales compare), the words are aligned
+    by their original positions (``meta["positions"]`` where the loader dropped a blank
+    word), and the value is the mean |difference| over the words that are not ground
+    truth in either form. A model that reads only gender gives 0. Both forms get the
+    pair's value, so the mean over examples is the mean over pairs.
+    """
+    by_pair: dict[Any, list[str]] = {}
+    for i in c.ok:
+        pair = c.examples[i].meta.get("pair")
+        if pair is not None:
+            by_pair.setdefault(pair, []).append(i)
+    per: dict[str, float | None] = {}
+    excluded: dict[str, int] = {}
+    for ids in by_pair.values():
+        if len(ids) != 2:
+            excluded["pair_not_both_explained"] = excluded.get("pair_not_both_explained", 0) + len(ids)
+            continue
+        sides = []
+        for i in ids:
+            ex, e = c.examples[i], c.ok[i]
+            s = np.asarray(e.scores, dtype=float)
+            top = float(np.abs(s).max()) if s.size else 0.0
+            s = s / top if top > 0 else s
+            truth = c.protocol.gold_mask(ex) or [0] * len(ex.words)
+            positions = ex.meta.get("positions") or list(range(len(ex.words)))
+            sides.append({p: (float(v), int(t)) for p, v, t in zip(positions, s, truth)})
+        shared = [p for p in sides[0] if p in sides[1] and not sides[0][p][1] and not sides[1][p][1]]
+        if not shared:
+            excluded["no_unchanged_word"] = excluded.get("no_unchanged_word", 0) + 2
+            continue
+        value = float(np.mean([abs(sides[0][p][0] - sides[1][p][0]) for p in shared]))
+        for i in ids:
+            per[i] = value
+    if not by_pair:
+        return []
+    vals = [v for v in per.values() if v is not None]
+    return [MetricResult("pair_difference", "mean |score difference| on the unchanged words of a sentence's "
+                         "two forms, scores / max |score|", float(np.mean(vals)) if vals else math.nan,
+                         len(vals), per, excluded, method=c.method)]
+
+
 def classification_group(c: ClassifierContext) -> list[MetricResult]:
     """Accuracy, macro-F1 and AUROC on the protocol's choice of examples."""
     return classify(c.classifier, c.dataset, c.protocol, c.selected)
@@ -260,6 +335,21 @@ for _m in [
            faithfulness_group, higher_is_better=False, applies=lambda p: p is None or p.aopc),
     Metric("tau_loo", "faithfulness", "Kendall tau-b between scores and leave-one-word-out probability drops "
            "(ferret taucorr_loo)", faithfulness_group, applies=lambda p: p is None or p.tau_loo),
+    Metric("mass_accuracy", "ground_truth", "share of |attribution| on the ground-truth words (GECOBench)",
+           ground_truth_group, applies=lambda p: p is not None and p.ground_truth),
+    Metric("top_k_precision", "ground_truth", "share of the k highest-|attribution| words that are ground truth, "
+           "k = number of ground-truth words (the correct top-k, not GECOBench's published computation)",
+           ground_truth_group, applies=lambda p: p is not None and p.ground_truth),
+    Metric("gt_roc_auc", "ground_truth", "ROC AUC of |attribution| against the ground truth", ground_truth_group,
+           applies=lambda p: p is not None and p.ground_truth),
+    Metric("gt_average_precision", "ground_truth", "average precision of |attribution| against the ground truth",
+           ground_truth_group, applies=lambda p: p is not None and p.ground_truth),
+    Metric("precision_at_specificity", "ground_truth", "precision at the lowest |attribution| threshold whose "
+           "specificity exceeds 0.5 (GECOBench)", ground_truth_group,
+           applies=lambda p: p is not None and p.ground_truth),
+    Metric("pair_difference", "ground_truth", "mean |score difference| between a sentence's two forms on the "
+           "words that are not ground truth (0 for a model that reads only gender)", pair_group,
+           higher_is_better=False, applies=lambda p: p is not None and p.ground_truth),
     Metric("failure_rate", "explanation", "share of explanations whose method failed (excluded from every "
            "other metric)", failure_group, higher_is_better=False),
     Metric("hallucination_rate", "explanation", "LLM methods: phrases named but not in the post / phrases "

@@ -43,6 +43,11 @@ class Protocol:
       ``iou_pred_spans`` (``contiguous``/``tokens``); ``aopc``: also compute AOPC over
       ``aopc_bins``; ``tau_loo``: Kendall τ with leave-one-out drops (ferret's taucorr_loo);
       ``classification_on``: ``"dataset"`` (every labelled example given) or ``"protocol"``.
+    - ``ground_truth``: the loaded rationale is a ground truth (GECO): also compute the
+      ground-truth metrics (:mod:`rationales.evaluation.ground_truth`) and, where examples
+      come in pairs (``meta["pair"]``), the pair statistic; ``only_correct``: evaluate
+      explanations only of the pairs (or examples) the classifier gets right, as GECOBench
+      reports.
     """
 
     name: str
@@ -59,6 +64,8 @@ class Protocol:
     aopc_bins: tuple[float, ...] = ERASER_BINS
     tau_loo: bool = True
     classification_on: str = "dataset"
+    ground_truth: bool = False
+    only_correct: bool = False
 
     def __post_init__(self) -> None:
         check_removal(self.removal)
@@ -118,6 +125,13 @@ class Protocol:
                 )
             return dataset.filter(label=keep)
         return dataset.filter(label=[s.strip() for s in self.examples.split("|") if s.strip()])
+
+    def keep_correct(self, selected: Dataset, predictions: Sequence[int]) -> Dataset:
+        """``selected`` less the examples the classifier got wrong (``only_correct``); examples
+        that come in pairs (``meta["pair"]``) are kept only when both forms are right."""
+        wrong_groups = {ex.meta.get("pair", ("id", ex.id)) for ex, p in zip(selected, predictions)
+                        if ex.label is None or int(p) != ex.label}
+        return selected.filter(lambda ex: ex.meta.get("pair", ("id", ex.id)) not in wrong_groups)
 
     def gold_mask(self, example: Example) -> list[int] | None:
         """The gold rationale under this protocol (None when the example has none)."""
@@ -185,6 +199,11 @@ class Protocol:
             parts.append("Kendall tau-b vs leave-one-out drops (ferret taucorr_loo)")
         on = "every labelled example" if self.classification_on == "dataset" else "the protocol examples"
         parts.append(f"classification on {on}")
+        if self.ground_truth:
+            parts.append("ground truth: mass accuracy, top-k precision (k = ground-truth words), ROC AUC, "
+                         "average precision, precision at specificity > 0.5, on |scores|; pair statistic")
+        if self.only_correct:
+            parts.append("only examples (pairs) the classifier gets right")
         return "; ".join(parts)
 
 
@@ -232,6 +251,16 @@ _add(Protocol(
     "token F1 micro",
     examples="non_normal", gold="majority", hard="xmutest", removal="mask",
     token_average="micro", iou_pred_spans="contiguous",
+))
+
+
+_add(Protocol(
+    "geco",
+    "GECOBench: every test sentence, the ground-truth words as gold, ground-truth metrics on |scores| "
+    "(mass accuracy, top-k precision, ROC AUC, AP, precision at specificity > 0.5), the pair statistic, "
+    "comprehensiveness/sufficiency at the mean ground-truth fraction",
+    examples="all", gold="dataset", hard="top_fraction=mean_gold", removal="delete",
+    token_average="instance_macro", iou_pred_spans="contiguous", ground_truth=True,
 ))
 
 

@@ -18,14 +18,17 @@ if TYPE_CHECKING:
 #: column order: plausibility, faithfulness, then the rest
 ORDER = ["token_f1", "token_precision", "token_recall", "iou_f1", "auprc", "comprehensiveness",
          "sufficiency", "aopc_comprehensiveness", "aopc_sufficiency", "tau_loo", "failure_rate",
-         "llm_failure_rate", "hallucination_rate", "flip_rate", "words_changed"]
+         "llm_failure_rate", "hallucination_rate", "flip_rate", "words_changed", "mass_accuracy",
+         "top_k_precision", "gt_roc_auc", "gt_average_precision", "precision_at_specificity", "pair_difference"]
 CLASSIFICATION = ["accuracy", "macro_f1", "auroc"]
 #: short column heads for the terminal; the legend below the table names every variant
 SHORT = {"token_f1": "tok F1", "token_precision": "tok P", "token_recall": "tok R", "iou_f1": "IOU F1",
          "auprc": "AUPRC", "comprehensiveness": "comp", "sufficiency": "suff",
          "aopc_comprehensiveness": "AOPC comp", "aopc_sufficiency": "AOPC suff", "tau_loo": "tau LOO",
          "failure_rate": "failed", "llm_failure_rate": "LLM failed", "hallucination_rate": "halluc.",
-         "flip_rate": "flipped", "words_changed": "words chg"}
+         "flip_rate": "flipped", "words_changed": "words chg", "mass_accuracy": "mass acc",
+         "top_k_precision": "top-k P", "gt_roc_auc": "GT AUC", "gt_average_precision": "GT AP",
+         "precision_at_specificity": "P@spec>.5", "pair_difference": "pair diff"}
 
 
 def result_matrix(results: Sequence[MetricResult]) -> tuple[list[str], list[str], dict[tuple[str, str], MetricResult]]:

@@ -48,7 +48,7 @@ def evaluate(
     proto = get_protocol(protocol, **overrides).resolve(dataset)
     selected = proto.select(dataset)
     if proto.only_correct:
-        selected = proto.keep_correct(selected, classifier.predict(list(selected)))
+        selected = proto.keep_correct(selected, classifier.predict(list(selected)).tolist())
     ex_by_id = {ex.id: ex for ex in selected}
     exps = [e for e in explanations if e.example_id in ex_by_id]
     results: list[MetricResult] = []

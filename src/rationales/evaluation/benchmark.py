@@ -153,7 +153,7 @@ def benchmark(
     proto = get_protocol(protocol, **overrides).resolve(dataset)
     selected = proto.select(dataset)
     if proto.only_correct:
-        selected = proto.keep_correct(selected, classifier.predict(list(selected)))
+        selected = proto.keep_correct(selected, classifier.predict(list(selected)).tolist())
     if proto.ground_truth and "random" not in methods:
         methods.append("random")  # the null baseline every ground-truth metric is read against
     if limit is not None:

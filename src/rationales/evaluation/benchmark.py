@@ -19,13 +19,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ParameterError
 from ..methods.request import build_explainers, parse_methods
 from ..models.base import Classifier
 from ..progress import ProgressLike, progress_from
 from ..types import Dataset, Explanation, MetricResult
 from . import evaluate
 from .classification import classify
+from .hardness import SIGNALS, hardness_signals, stratify
 from .protocols import Protocol, get_protocol
 
 
@@ -46,6 +47,11 @@ class BenchmarkRun:
     labels: dict[str, str | None] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     evaluation_cost: dict[str, float] = field(default_factory=dict)
+    #: per-tercile metrics by hardness signal (``strata=``): signal → rows of
+    #: :func:`rationales.evaluation.hardness.stratify`
+    strata: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: signal → example id → value, for the examples evaluated
+    hardness: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
     def value(self, name: str, method: str | None = None) -> float | None:
         """The value of metric ``name`` for ``method`` (None when absent)."""
@@ -65,6 +71,8 @@ class BenchmarkRun:
             "results": [r.to_dict() for r in self.results],
             "timing": self.timing,
             "evaluation_cost": self.evaluation_cost,
+            "strata": self.strata,
+            "hardness": self.hardness,
             "gold": self.gold,
             "labels": self.labels,
             "files": self.files,
@@ -80,6 +88,7 @@ class BenchmarkRun:
             explanations=[Explanation.from_dict(e) for e in d.get("explanations", [])],
             gold=d.get("gold", {}), labels=d.get("labels", {}), files=d.get("files", {}),
             evaluation_cost=d.get("evaluation_cost", {}),
+            strata=d.get("strata", {}), hardness=d.get("hardness", {}),
         )
 
     @classmethod
@@ -133,6 +142,7 @@ def benchmark(
     progress: ProgressLike = True,
     chunk_size: int = 8,
     sample: int = 8,
+    strata: str | Sequence[str] | None = None,
     **overrides: Any,
 ) -> BenchmarkRun:
     """Explain the protocol's examples with every method and evaluate; returns the run.
@@ -143,11 +153,14 @@ def benchmark(
     method on a non-differentiable model) yields failed explanations with the error as
     reason, so one method never sinks the run. ``sample`` posts keep their gold rationale
     for the report's word heat-maps. ``progress``: a bar per method (True), a callable
-    ``progress(done, total)``, or silence.
+    ``progress(done, total)``, or silence. ``strata``: hardness signals
+    (``"margin"``, ``"loss"``, ``"correct"``, ``"agreement"``, ``"length"``; ``"hardness"``
+    means margin) whose terciles every metric is also reported by (``run.strata``).
     """
     from ..methods import explain
 
     methods = parse_methods(methods)
+    signals = _signals(strata)
     params = dict(params or {})
     build_explainers(methods, params)  # a bad parameter fails before any model work
     proto = get_protocol(protocol, **overrides).resolve(dataset)
@@ -199,4 +212,23 @@ def benchmark(
         labels={ex.id: (dataset.label_names[ex.label] if ex.label is not None else None) for ex in examples},
         evaluation_cost=cost,
     )
+    if signals:
+        values = hardness_signals(classifier, examples)
+        run.hardness = {s: values[s] for s in signals}
+        order = [ex.id for ex in examples]
+        run.strata = {s: stratify(results, values[s], s, order) for s in signals}
     return run
+
+
+def _signals(strata: str | Sequence[str] | None) -> list[str]:
+    """Hardness signal names from ``"margin,length"`` or a list (``hardness`` = margin)."""
+    if strata is None:
+        return []
+    names = strata.split(",") if isinstance(strata, str) else list(strata)
+    out = []
+    for n in (x.strip() for x in names if x.strip()):
+        n = "margin" if n == "hardness" else n
+        if n not in SIGNALS:
+            raise ParameterError(f"unknown hardness signal {n!r}; use hardness (= margin) or one of {sorted(SIGNALS)}")
+        out.append(n)
+    return list(dict.fromkeys(out))

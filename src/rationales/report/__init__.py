@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from .files import write_all
-from .table import markdown_table, print_results, print_run, result_matrix
+from .table import markdown_table, print_results, print_run, print_strata, result_matrix
 
-__all__ = ["markdown_table", "print_results", "print_run", "result_matrix", "write_all"]
+__all__ = ["markdown_table", "print_results", "print_run", "print_strata", "result_matrix", "write_all"]

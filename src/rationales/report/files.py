@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..jsonio import write_json as write_json_file
-from .table import markdown_table
+from .table import markdown_table, strata_lines
 
 if TYPE_CHECKING:
     from ..evaluation.benchmark import BenchmarkRun
@@ -41,6 +41,7 @@ def write_markdown(run: "BenchmarkRun", path: Path) -> Path:
         "",
         markdown_table(run.results, run.timing),
         "",
+        *strata_lines(run),
     ])
     path.write_text(text, encoding="utf-8")
     return path

@@ -116,6 +116,7 @@ def render_html(run: "BenchmarkRun") -> str:
         ("Every metric across methods", plots.metric_bars(run)),
         ("Faithfulness vs plausibility", plots.faithfulness_vs_plausibility(run)),
         ("Time and forward passes per explanation", plots.time_per_explanation(run)),
+        *((f"Metrics by hardness: {s} terciles", plots.metric_by_hardness(run, s)) for s in run.strata),
     ]
     cost = run.evaluation_cost
     cost_line = (f"<p>Evaluation: {cost.get('seconds', 0):.1f} s, {int(cost.get('forward_passes', 0))} forward passes, "

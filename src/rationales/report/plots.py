@@ -120,3 +120,31 @@ def time_per_explanation(run: "BenchmarkRun") -> bytes:
         ax.set_xlim(right=(max(vals) if vals else 1) * (3 if ax.get_xscale() == "log" else 1.25) or 1)
     fig.tight_layout()
     return _png(fig)
+
+
+#: the metrics drawn against hardness (when the run has them)
+HARDNESS_METRICS = ("token_f1", "auprc", "comprehensiveness", "sufficiency", "mass_accuracy")
+
+
+def metric_by_hardness(run: "BenchmarkRun", signal: str) -> bytes:
+    """One panel per metric: its mean in the hardest, middle and easiest third, per method."""
+    plt = _plt()
+    rows = run.strata.get(signal, [])
+    names = [n for n in HARDNESS_METRICS if any(r["metric"] == n for r in rows)] or \
+        list(dict.fromkeys(r["metric"] for r in rows))[:4]
+    colors = _colors(run.methods)
+    fig, axes = plt.subplots(1, max(1, len(names)), figsize=(3.4 * max(1, len(names)), 3.2), squeeze=False)
+    thirds = ("hardest", "middle", "easiest")
+    for ax, name in zip(axes[0], names):
+        for r in (r for r in rows if r["metric"] == name):
+            ys = [r[t]["mean"] if r[t]["mean"] is not None else float("nan") for t in thirds]
+            ax.plot(range(3), ys, marker="o", color=colors.get(r["method"]), label=r["method"])
+        ax.set_xticks(range(3), [f"{t}\n(n={next((r[t]['n'] for r in rows if r['metric'] == name), 0)})"
+                                  for t in thirds], fontsize=8)
+        arrow = "lower is better" if name in LOWER_IS_BETTER else "higher is better"
+        ax.set_title(f"{name} ({arrow})", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"by {signal} tercile", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)

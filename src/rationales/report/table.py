@@ -123,3 +123,32 @@ def print_run(run: "BenchmarkRun", console: Any = None) -> None:
     """A benchmark run: model, data, protocol header, table with timings, legend."""
     header = (f"{run.model.get('name')} on {run.dataset}, {run.n_examples} examples\n{run.protocol_text}")
     print_results(run.results, header, run.timing, console)
+
+
+def strata_lines(run: "BenchmarkRun") -> list[str]:
+    """Markdown tables of every metric per hardness tercile (one per signal), with n and the
+    hardest − easiest difference and its bootstrap 95 % interval."""
+    out: list[str] = []
+    for signal, rows in run.strata.items():
+        out += [f"### By {signal} (terciles, hardest → easiest)", "",
+                "| method | metric | hardest | middle | easiest | hardest − easiest [95 % CI] |",
+                "|---|---|---|---|---|---|"]
+        for r in rows:
+            cells = [f"{fmt(r[t]['mean'])} (n={r[t]['n']})" for t in ("hardest", "middle", "easiest")]
+            lo, hi = r["ci95"]
+            diff = r["hardest_minus_easiest"]
+            ci = f"{fmt(diff)} [{fmt(lo)}, {fmt(hi)}]" if diff is not None else "-"
+            out.append(f"| {r['method']} | {r['metric']} | " + " | ".join(cells) + f" | {ci} |")
+        out.append("")
+    return out
+
+
+def print_strata(run: "BenchmarkRun", console: Any = None) -> None:
+    """The per-tercile tables of a run made with ``strata=`` (nothing otherwise)."""
+    if not run.strata:
+        return
+    from rich.console import Console
+
+    console = console or Console()
+    for line in strata_lines(run):
+        console.print(line, markup=False, highlight=False)

@@ -140,3 +140,37 @@ def test_machine_rationale_file(tmp_path):
     path.write_text(json.dumps(dict(lines[0], example_id="nope")) + "\n")
     with pytest.raises(DataError, match="line 1.*'nope'"):
         read_machine_rationales(path, data)
+
+
+@pytest.mark.parametrize("scheme, trained", [
+    ("none", {"embeddings", "layer.0", "layer.1", "pooler", "classifier"}),
+    ("embeddings", {"layer.0", "layer.1", "pooler", "classifier"}),
+    ("encoder", {"classifier"}),
+    (1, {"layer.1", "pooler", "classifier"}),
+    (0, {"pooler", "classifier"}),
+])
+def test_freeze_schemes_freeze_exactly_what_they_say(scheme, trained):
+    from rationales.models.train import freeze
+
+    model = tiny_classifier(["neg", "pos"], seed=0, layers=2).model
+    counts = freeze(model, scheme)
+    parts = {"embeddings", "layer.0", "layer.1", "pooler", "classifier"}
+    for name, p in model.named_parameters():
+        part = next(x for x in parts if x in name)
+        assert p.requires_grad == (part in trained), (scheme, name)
+    total = sum(p.numel() for p in model.parameters())
+    want = sum(p.numel() for n, p in model.named_parameters() if any(x in n for x in trained))
+    assert counts == {"trainable_parameters": want, "frozen_parameters": total - want}
+
+
+def test_freeze_bad_scheme_and_training_with_a_frozen_encoder():
+    from rationales.errors import ParameterError
+    from rationales.models.train import freeze
+
+    with pytest.raises(ParameterError, match="the model has 2 encoder layers"):
+        freeze(tiny_classifier(["neg", "pos"]).model, 3)
+    clf = train(_data(8, 0), backbone=tiny_classifier(["neg", "pos"], seed=0), epochs=1, progress=False,
+                freeze="encoder")
+    assert clf.train_config["freeze_counts"]["trainable_parameters"] == sum(
+        p.numel() for p in clf.model.classifier.parameters())
+    assert all(p.requires_grad for p in clf.model.parameters())   # frozen only while it trained

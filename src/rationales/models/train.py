@@ -77,6 +77,7 @@ def train(
     label_names: Sequence[str] | None = None,
     progress: bool = True,
     threads: int | None = None,
+    freeze: str | int = "none",
 ) -> Classifier:
     """Fine-tune ``backbone`` on ``train_data``; returns the best classifier by macro-F1.
 
@@ -86,6 +87,9 @@ def train(
     BCE(attention, mask)). ``warmup`` is the fraction of steps with a linear warm-up,
     followed by linear decay. With ``eval_data`` the model is evaluated each epoch and
     the best epoch by macro-F1 is kept. ``out``: folder to save the model and metrics.
+    ``freeze``: how deep to fine-tune (:func:`freeze`): ``"none"`` (all layers),
+    ``"embeddings"`` (all but the embeddings), ``"encoder"`` (the head only) or the number
+    of top encoder layers to train.
     """
     if rationale_loss not in RATIONALE_LOSSES:
         raise ParameterError(f"rationale_loss must be one of {RATIONALE_LOSSES}, got {rationale_loss!r}")
@@ -110,7 +114,7 @@ def train(
         "rationale_loss": rationale_loss, "rationale_weight": rationale_weight,
         "rationale_gamma": rationale_gamma, "alpha": alpha, "epochs": epochs,
         "batch_size": batch_size, "lr": lr, "warmup": warmup, "weight_decay": weight_decay,
-        "max_length": max_length, "seed": seed, "rationales_from": stage2,
+        "max_length": max_length, "seed": seed, "rationales_from": stage2, "freeze": freeze,
         "n_with_rationale": sum(ex.rationale is not None for ex in examples),
     }
     clf = _initial_classifier(backbone, names, seed, max_length)
@@ -118,6 +122,8 @@ def train(
         set_threads(threads)  # process-wide, like every torch thread setting
         _fit_transformer(clf, examples, eval_ds, config, progress=progress)
     else:
+        if freeze != "none":
+            raise ModelError(f"backbone {config['backbone']!r} has no layers to freeze; freeze= applies to transformers")
         if rationale_loss is not None:
             raise ModelError(
                 f"backbone {config['backbone']!r} has no attention to supervise; "
@@ -187,6 +193,49 @@ def _batch(clf: Any, examples: Sequence[Example]) -> dict[str, Any]:
             "rationales": [ex.rationale for ex in examples]}
 
 
+FREEZE_SCHEMES = ("none", "embeddings", "encoder")
+
+
+def freeze(model: Any, scheme: str | int) -> dict[str, int]:
+    """Set ``requires_grad`` for a fine-tuning depth (GECOBench's central experiment).
+
+    ``"none"``: train every parameter; ``"embeddings"``: everything but the input
+    embeddings; ``"encoder"``: the classification head only (embeddings, encoder layers
+    and pooler frozen); an integer N: the top N encoder layers, the pooler and the head.
+    Returns the counts of trainable and frozen parameters.
+    """
+    base = getattr(model, "base_model", None)
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if base is None or layers is None or getattr(base, "embeddings", None) is None:
+        raise ModelError(f"cannot freeze {type(model).__name__}: it has no base_model.embeddings / "
+                         f"base_model.encoder.layer (a BERT-style encoder)")
+    n_layers = len(layers)
+    if isinstance(scheme, str) and scheme.strip().isdigit():
+        scheme = int(scheme)
+    if isinstance(scheme, int):
+        if not 0 <= scheme <= n_layers:
+            raise ParameterError(f"freeze={scheme}: the model has {n_layers} encoder layers; give 0..{n_layers}")
+    elif scheme not in FREEZE_SCHEMES:
+        raise ParameterError(f"freeze={scheme!r}; use one of {FREEZE_SCHEMES} or the number of top layers to train")
+    for p in model.parameters():
+        p.requires_grad = True
+    if scheme == "embeddings":
+        frozen = list(base.embeddings.parameters())
+    elif scheme == "encoder":
+        frozen = list(base.parameters())
+    elif isinstance(scheme, int):
+        frozen = list(base.embeddings.parameters())
+        for layer in list(layers)[: n_layers - scheme]:
+            frozen += list(layer.parameters())
+    else:
+        frozen = []
+    for p in frozen:
+        p.requires_grad = False
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"trainable_parameters": int(trainable),
+            "frozen_parameters": int(sum(p.numel() for p in model.parameters()) - trainable)}
+
+
 def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
                      config: dict[str, Any], *, progress: bool) -> None:
     import torch
@@ -199,13 +248,14 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
     seed = config["seed"]
     _seed_everything(seed)
     model = clf.model
+    config["freeze_counts"] = freeze(model, config["freeze"])
     steps_per_epoch = math.ceil(len(examples) / config["batch_size"])
     total = steps_per_epoch * config["epochs"]
     no_decay = ("bias", "LayerNorm.weight", "layernorm", "layer_norm")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+        {"params": [p for n, p in model.named_parameters() if p.requires_grad and not any(k in n for k in no_decay)],
          "weight_decay": config["weight_decay"]},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+        {"params": [p for n, p in model.named_parameters() if p.requires_grad and any(k in n for k in no_decay)],
          "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=config["lr"])
@@ -260,6 +310,8 @@ def _fit_transformer(clf: Any, examples: list[Example], eval_ds: Dataset | None,
     finally:
         bar.close()
         model.eval()
+        for p in model.parameters():  # a frozen model is frozen only while it trains
+            p.requires_grad = True
     if best is not None:
         model.load_state_dict(best[2])
     clf.engine.clear_cache()

@@ -12,6 +12,14 @@ Prints, measured side by side in one run:
     nice -n 10 .venv/bin/python benchmarks/bench_jobs.py [--sizes 1000,10000,100000]
         [--throughput-posts 64] [--skip-ray]
 
+Memory over a long job (issue 20), on its own: ``--rss-rows N`` runs one explain job over
+N unique posts (each with a random number appended as a last word, so no cache answers
+it) and prints the process's RSS and cache sizes every ``--rss-every`` rows, then the
+MB-per-1,000-rows slope after the first ``--rss-every`` rows.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_jobs.py --rss-rows 20000 \
+        [--rss-model tfidf|minilm-en|FOLDER] [--rss-method occlusion]
+
 Data: $RATIONALES_DATA or ../shared/data (hatexplain/*.jsonl).
 """
 
@@ -51,14 +59,21 @@ def hatexplain_posts() -> list[dict]:
     return posts
 
 
-def write_corpus(path: Path, n: int, rationales: bool = False) -> Path:
-    """n posts cycling through the real HateXplain posts, each with its own id."""
+def write_corpus(path: Path, n: int, rationales: bool = False, unique: bool = False) -> Path:
+    """n posts cycling through the real HateXplain posts, each with its own id.
+
+    ``unique``: append a random number as a last word, so every post is new to the caches.
+    """
+    import random
+
     posts = hatexplain_posts()
+    rng = random.Random(0)
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
             p = posts[i % len(posts)]
-            row = {"id": f"s{i}", "words": p["words"]}
-            if rationales and p["rationale"] is not None:
+            words = p["words"] + [str(i * 1000 + rng.randrange(1000))] if unique else p["words"]
+            row = {"id": f"s{i}", "words": words}
+            if rationales and p["rationale"] is not None and not unique:
                 row["rationale"] = p["rationale"]
             f.write(json.dumps(row) + "\n")
     return path
@@ -107,13 +122,57 @@ def prepass_row(src: Path, n: int, job_seconds: float) -> tuple[str, ...]:
             resolved.hard, f"{dt / job_seconds:.3f}× the occlusion tf-idf job loop")
 
 
+def rss_per_rows(model_spec: str, n: int, method: str, every: int) -> None:
+    """One explain job over ``n`` unique posts; RSS and cache sizes every ``every`` rows."""
+    import psutil
+
+    from rationales.jobs import run_explain
+    from rationales.models import load_classifier
+    from rationales.models.engine import classifier_caches
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-jobs-rss-"))
+    if model_spec == "tfidf":
+        model_spec = str(train_tfidf(tmp / "tfidf"))
+    clf = load_classifier(model_spec, num_labels=3) if model_spec == "minilm-en" else load_classifier(model_spec)
+    src = write_corpus(tmp / "unique.jsonl", n, unique=True)
+    proc = psutil.Process()
+    points: list[tuple[int, float]] = []
+    t0 = time.perf_counter()
+    print(f"# rss per {every} rows: {method} on {clf.name}, {n} unique posts, cpus={os.cpu_count()}")
+    print(f"{'rows':>7} {'seconds':>8} {'RSS MB':>7} {'caches MB':>9}  entries", flush=True)
+
+    def mark(summary, engine) -> None:
+        done = summary.new_results + summary.skipped
+        if done // every > len(points) - 1 or not points:
+            caches = {k: c.info() for k, c in classifier_caches(clf).items()}
+            rss = proc.memory_info().rss / 2**20
+            points.append((done, rss))
+            print(f"{done:>7} {time.perf_counter() - t0:>8.0f} {rss:>7.0f} "
+                  f"{sum(c['bytes'] for c in caches.values()) / 2**20:>9.1f}  "
+                  + ", ".join(f"{k} {c['entries']}" for k, c in caches.items()), flush=True)
+
+    s = run_explain(clf, src, [method], tmp / "job", chunk_size=50, on_chunk=mark)
+    after = [p for p in points if p[0] >= every]
+    if len(after) >= 2:
+        slope = (after[-1][1] - after[0][1]) / (after[-1][0] - after[0][0]) * 1000
+        print(f"rows {s.rows}, new {s.new_results}, {time.perf_counter() - t0:.0f} s; RSS {points[0][1]:.0f} MB "
+              f"at {points[0][0]} rows, {after[0][1]:.0f} at {after[0][0]}, {after[-1][1]:.0f} at {after[-1][0]}, "
+              f"peak {max(p[1] for p in points):.0f}; after the first {every} rows: {slope:.2f} MB per 1,000 rows")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--throughput-posts", type=int, default=64)
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true", help="only peak RSS and resume")
+    ap.add_argument("--rss-rows", type=int, default=0, help="only the RSS-per-rows job, over this many posts")
+    ap.add_argument("--rss-every", type=int, default=1000)
+    ap.add_argument("--rss-model", default="tfidf", help="tfidf (trained here), minilm-en or a model folder")
+    ap.add_argument("--rss-method", default="occlusion")
     a = ap.parse_args()
+    if a.rss_rows:
+        return rss_per_rows(a.rss_model, a.rss_rows, a.rss_method, a.rss_every)
     sizes = [int(s) for s in a.sizes.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
     rows: list[tuple[str, ...]] = []

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
+import sys
 from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -27,10 +28,13 @@ from ..errors import ModelError
 from ..types import Example
 from ..words import encodable
 from .base import EngineClassifier, InputLike, as_examples, check_removal
-from .engine import ForwardEngine
+from .engine import ForwardEngine, LRUCache, approx_bytes
 
 MANIFEST = "rationales.json"
 FORMAT_VERSION = 1
+
+#: the encoding cache's default byte bound (about 3 KB per 25-word post, 40 KB per 300)
+DEFAULT_ENCODING_CACHE_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,15 @@ class Encoding:
         """True when some words did not fit ``max_length``."""
         return self.n_words_used < self.n_words
 
+    def approx_bytes(self) -> int:
+        """Approximate memory of this encoding (the object, its fields and their ints)."""
+        return (sys.getsizeof(self) + sys.getsizeof(self.__dict__)
+                + approx_bytes(self.input_ids) + approx_bytes(self.word_index))
+
+
+def _encoding_entry_bytes(obj: object) -> int:
+    return obj.approx_bytes() if isinstance(obj, Encoding) else approx_bytes(obj)
+
 
 def quiet_transformers() -> None:
     """Silence transformers' load reports and progress bars (we report what matters)."""
@@ -72,9 +85,12 @@ class TransformerClassifier(EngineClassifier):
     ``prefix`` is text the backbone expects before every input (e5: ``"passage: "``);
     its ids are inserted after the leading special tokens and marked -1 in
     ``word_index``. ``engine_options`` go to :class:`ForwardEngine` (``token_budget``,
-    ``max_batch_size``, ``cache_size``, ``batch_overhead_tokens``; ``threads`` is
-    deprecated: torch's thread count is process-wide, see
+    ``max_batch_size``, ``cache_size``, ``cache_bytes``, ``batch_overhead_tokens``,
+    ``onednn``; ``threads`` is deprecated: torch's thread count is process-wide, see
     :func:`rationales.models.engine.set_threads`).
+    ``encoding_cache_size`` and ``encoding_cache_bytes`` bound the cache of examples'
+    encodings (50,000 entries, 64 MiB; None: no byte bound); :meth:`caches` gives both
+    caches.
 
     It is a :class:`~rationales.models.base.DifferentiableClassifier` and an
     :class:`~rationales.models.base.AttentionClassifier` (gradient and attention
@@ -96,6 +112,7 @@ class TransformerClassifier(EngineClassifier):
         train_config: dict[str, Any] | None = None,
         metrics: dict[str, Any] | None = None,
         encoding_cache_size: int = 50_000,
+        encoding_cache_bytes: int | None = DEFAULT_ENCODING_CACHE_BYTES,
         **engine_options: Any,
     ) -> None:
         if not getattr(tokenizer, "is_fast", False):
@@ -129,9 +146,13 @@ class TransformerClassifier(EngineClassifier):
         self._prefix_ids: tuple[int, ...] = (
             tuple(tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"]) if prefix else ()
         )
-        self._encodings: OrderedDict[tuple[str, ...], Encoding] = OrderedDict()
-        self._encoding_cache_size = encoding_cache_size
+        self._encodings = LRUCache(encoding_cache_size, encoding_cache_bytes,
+                                   sizeof=_encoding_entry_bytes)
         self.engine = ForwardEngine(self._run_batch, **engine_options)
+
+    def caches(self) -> dict[str, LRUCache]:
+        """Every cache this model holds, by name: engine results and encodings."""
+        return {"engine": self.engine.cache, "encodings": self._encodings}
 
     # -- tokenisation, once per example ---------------------------------------------
     def _special_layout(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -146,9 +167,8 @@ class TransformerClassifier(EngineClassifier):
         """The example's ids (special tokens and prefix included) and per-token word index."""
         words = tuple(example.words) if isinstance(example, Example) else tuple(
             as_examples(example)[0].words)
-        hit = self._encodings.get(words)
+        hit = self._encodings.lookup(words)
         if hit is not None:
-            self._encodings.move_to_end(words)
             return hit
         head = self._head + self._prefix_ids
         budget = self.max_length - len(head) - len(self._tail)
@@ -181,8 +201,6 @@ class TransformerClassifier(EngineClassifier):
             n_words=len(words),
         )
         self._encodings[words] = out
-        if len(self._encodings) > self._encoding_cache_size:
-            self._encodings.popitem(last=False)
         return out
 
     def n_words_used(self, example: Example) -> int:
@@ -201,17 +219,19 @@ class TransformerClassifier(EngineClassifier):
                 f"(n_masks, {n}) for its {n} words"
             )
         enc = self.encode(example)
-        ids = np.asarray(enc.input_ids, dtype=np.int64)
         wi = np.asarray(enc.word_index, dtype=np.int64)
         special = wi < 0
         if n == 0:
-            present = np.ones((keep.shape[0], len(ids)), dtype=bool)
+            present = np.ones((keep.shape[0], len(wi)), dtype=bool)
         else:
             present = special[None, :] | keep[:, np.where(special, 0, wi)]
+        # Keys reuse the encoding's own int objects: a key then costs 8 bytes a token in
+        # the engine cache, not 36 (a fresh int object each, as from ndarray.tolist()).
+        ids = enc.input_ids
         if removal == "delete":
-            return [tuple(ids[row].tolist()) for row in present]
+            return [tuple(compress(ids, row)) for row in present.tolist()]
         fill = self.mask_token_id if self.mask_token_id is not None else self.pad_token_id
-        return [tuple(np.where(row, ids, fill).tolist()) for row in present]
+        return [tuple([t if k else fill for t, k in zip(ids, row)]) for row in present.tolist()]
 
     # -- probabilities through the engine ------------------------------------------
     def predict_proba(self, inputs: InputLike | Iterable[InputLike]) -> np.ndarray:

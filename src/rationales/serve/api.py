@@ -11,6 +11,7 @@ listing in :mod:`.reports`.
 from __future__ import annotations
 
 import hmac
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from fastapi.responses import FileResponse
 from .. import __version__
 from ..jsonio import json_safe
 from ..models.base import CAPABILITIES, Classifier
+from ..models.engine import classifier_caches
 from ..types import Dataset, Example
 from . import explain
 from .limits import LimitExceeded, Limits, guard_llm
@@ -92,11 +94,37 @@ protected = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
 # -- endpoints ---------------------------------------------------------------------------
 @router.get("/health")
 def health(request: Request) -> dict[str, Any]:
-    """Liveness, what is loaded, the limits, and whether a token is needed."""
+    """Liveness, what is loaded, the limits, whether a token is needed, and memory: the
+    process's RSS and every model's caches (entries and bytes held, and their bounds)."""
     st = state_of(request)
     return {"status": "ok", "version": __version__, "models": list(st.models),
             "datasets": list(st.datasets), "limits": st.limits.to_dict(),
-            "token_required": bool(st.token)}
+            "token_required": bool(st.token), "memory": memory(st.models)}
+
+
+def rss_bytes() -> int | None:
+    """This process's resident set size in bytes (None where it cannot be read)."""
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except ImportError:  # pragma: no cover - psutil comes with accelerate
+        pass
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        return None
+
+
+def memory(models: dict[str, Classifier]) -> dict[str, Any]:
+    """RSS, and per model each cache's ``entries``, ``bytes``, ``max_entries``, ``max_bytes``."""
+    caches = {m: {name: cache.info() for name, cache in classifier_caches(clf).items()}
+              for m, clf in models.items()}
+    rss = rss_bytes()
+    return {"rss_bytes": rss, "rss_mb": None if rss is None else round(rss / 2**20, 1),
+            "cache_bytes": sum(c["bytes"] for per_model in caches.values() for c in per_model.values()),
+            "caches": caches}
 
 
 @protected.get("/models")

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__
 from ..errors import ParameterError, RationalesError
 from ..models.base import Classifier
+from ..models.engine import classifier_caches
 from ..types import Dataset
 from .api import ServeState, protected, router
 from .limits import BodySizeLimit, LimitExceeded, Limits, guard_classifier
@@ -37,10 +38,26 @@ def _model_id(spec: str, taken: set[str]) -> str:
     return name
 
 
-def load_models(specs: Iterable[str | Classifier] | Mapping[str, str | Classifier]
+#: a cache's bounds as (max entries, max bytes); None keeps the model's own setting
+CacheBounds = tuple[int | None, int | None]
+
+
+def limit_caches(classifier: Classifier, bounds: Mapping[str, CacheBounds]) -> None:
+    """Re-bound a model's caches by name (``engine``, ``encodings``), evicting what no
+    longer fits; a cache not named, or a None, keeps its bound."""
+    for name, cache in classifier_caches(classifier).items():
+        entries, nbytes = bounds.get(name, (None, None))
+        if entries is not None or nbytes is not None:
+            cache.resize(cache.max_entries if entries is None else entries,
+                         cache.max_bytes if nbytes is None else nbytes)
+
+
+def load_models(specs: Iterable[str | Classifier] | Mapping[str, str | Classifier],
+                cache_bounds: Mapping[str, CacheBounds] | None = None,
                 ) -> tuple[dict[str, Classifier], dict[str, str]]:
     """Load each model once: a folder or backbone name (``load_classifier``) or a Classifier.
 
+    ``cache_bounds`` re-bounds every model's caches (see :func:`limit_caches`).
     Returns ({id: classifier}, {id: what it was loaded from}).
     """
     from ..models import load_classifier
@@ -56,6 +73,7 @@ def load_models(specs: Iterable[str | Classifier] | Mapping[str, str | Classifie
         model_id = given_id or _model_id(source if not isinstance(spec, Classifier) else clf.name, set(models))
         if model_id in models:
             raise ParameterError(f"two models share the id {model_id!r}")
+        limit_caches(clf, cache_bounds or {})
         models[model_id] = guard_classifier(clf)
         sources[model_id] = source
     if not models:
@@ -85,6 +103,9 @@ def create_app(
     data_dir: str | os.PathLike | None = None,
     workers: int = 2,
     llm: Any = None,
+    cache_entries: int | None = None,
+    cache_bytes: int | None = None,
+    encoding_cache_bytes: int | None = None,
 ) -> Any:
     """The ASGI app serving the API and the page.
 
@@ -96,12 +117,16 @@ def create_app(
     pass at a time; more workers let requests interleave). ``llm``: the backend spec the
     LLM-consulted methods use (``rationales.llm.get_backend``; None = the package
     default; a backend object works too); requests cannot choose it, since a spec can name
-    a file.
+    a file. ``cache_entries`` and ``cache_bytes`` re-bound each model's forward-engine
+    cache, ``encoding_cache_bytes`` its cache of tokenised posts (None keeps the model's
+    own bound: by default 200,000 entries and 256 MiB, and 64 MiB); GET /api/health
+    reports every cache's entries and bytes.
     """
     limits = limits or Limits()
     if token is None:
         token = os.environ.get(TOKEN_ENV) or None
-    loaded, sources = load_models(models)
+    loaded, sources = load_models(models, {"engine": (cache_entries, cache_bytes),
+                                           "encodings": (None, encoding_cache_bytes)})
     state = ServeState(models=loaded, datasets=load_datasets(data, data_dir), limits=limits,
                        token=token or None,
                        reports_dir=Path(reports_dir) if reports_dir is not None else None,

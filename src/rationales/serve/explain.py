@@ -142,7 +142,18 @@ def _hard_rule(rule: str) -> str:
 
 
 def run(job: Job) -> dict[str, Any]:
-    """The CPU-heavy part, in a worker thread: predict, explain each method, faithfulness."""
+    """The CPU-heavy part, in a worker thread: predict, explain each method, faithfulness.
+
+    All of it runs with torch's oneDNN off, gradient methods' own forward passes too: its
+    per-shape primitives fragment a long-running server's heap (docs/serve.md, "Memory").
+    """
+    from ..models.engine import onednn_off
+
+    with onednn_off():
+        return _run(job)
+
+
+def _run(job: Job) -> dict[str, Any]:
     from ..evaluation.faithfulness import faithfulness
     from ..methods import explain
 

@@ -16,7 +16,7 @@ from rationales.llm.transformers_backend import TransformersBackend, smollm2_pat
 @pytest.fixture(scope="module")
 def smol(tmp_path_factory: pytest.TempPathFactory) -> TransformersBackend:
     cache = tmp_path_factory.mktemp("llm-cache")
-    backend = get_backend("smollm2", cache=cache, max_new_tokens=24)
+    backend = get_backend("transformers:smollm2", cache=cache, max_new_tokens=24)
     assert isinstance(backend, TransformersBackend)
     # The first load ever converts the GGUF file (45 s to minutes); later ones read the
     # converted folder from the user cache in seconds.

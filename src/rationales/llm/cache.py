@@ -5,8 +5,9 @@ disk and costs nothing. Only successful answers are stored: a failure (timeout, 
 error) is retried on the next run instead of being remembered.
 
 Location: ``$RATIONALES_CACHE/llm`` when the variable is set, else
-``$XDG_CACHE_HOME/rationales/llm`` (``~/.cache/rationales/llm``). Converted GGUF models
-live beside it in ``models/`` (see :mod:`rationales.llm.transformers_backend`).
+``$XDG_CACHE_HOME/rationales/llm`` (``~/.cache/rationales/llm``). Models live beside it
+in ``models/``: fetched GGUF files (:mod:`rationales.llm.models`) and converted ones
+(:mod:`rationales.llm.transformers_backend`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from ..types import Example
 from .backends import get_backend
 from .base import LLMBackend
 from .parse import ParseError, parse_label
-from .prompts import zeroshot_messages
+from .prompts import LABEL_SCHEMA, zeroshot_messages
 
 
 @dataclass
@@ -63,7 +63,7 @@ def classify(
     backend = get_backend(llm)
     exs: list[Example] = as_examples(inputs)
     replies = backend.chat_many([zeroshot_messages(ex.words, question) for ex in exs],
-                                max_new_tokens=max_new_tokens)
+                                max_new_tokens=max_new_tokens, schema=LABEL_SCHEMA)
     preds: list[int | None] = []
     failed: list[str | None] = []
     for r in replies:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..llm.base import Messages
 from ..llm.parse import ParseError, parse_edit
-from ..llm.prompts import counterfactual_messages, counterfactual_retry, counterfactual_too_much
+from ..llm.prompts import COUNTERFACTUAL_SCHEMA, counterfactual_messages, counterfactual_retry, counterfactual_too_much
 from ..models.base import Classifier
 from ..types import Example, Explanation
 from ..words import segment
@@ -107,7 +107,7 @@ class CounterfactualExplainer(LLMMethod):
             pending = [i for i in convs if i not in done and i not in errors]
             if not pending:
                 break
-            replies = backend.chat_many([convs[i] for i in pending],
+            replies = backend.chat_many([convs[i] for i in pending], schema=COUNTERFACTUAL_SCHEMA,
                                         max_new_tokens=int(self.params["max_new_tokens"]))
             to_verify: list[tuple[int, str, str, list[str]]] = []
             for i, r in zip(pending, replies):

@@ -1,9 +1,10 @@
 """``llm``: an LLM names the words or phrases of the post that justify the label.
 
 The prompt (English, Hindi, Telugu, or a default for other languages; chosen from the
-example's ``lang`` or its script) gives the post, delimited and declared to be data, and
-the label, and asks for a JSON list with a worked example (:mod:`rationales.llm.prompts`).
-The answer is parsed leniently (:mod:`rationales.llm.parse`); an unparseable answer is
+example's ``lang`` or its script) gives the post, delimited and declared to be data, asks
+for the hateful or offensive words and phrases as ``{"rationale": [...]}`` and shows three
+worked examples (:mod:`rationales.llm.prompts`). A backend that can constrain decoding is
+held to that JSON schema. The answer is parsed leniently (:mod:`rationales.llm.parse`); an unparseable answer is
 asked again once for the JSON form. Phrases map back to every occurrence in the post
 (:mod:`rationales.llm.phrases`); phrases not in the post are dropped and counted.
 
@@ -25,7 +26,7 @@ from ..llm.backends import get_backend
 from ..llm.base import LLMBackend, Messages, Reply
 from ..llm.parse import ParseError, parse_phrases
 from ..llm.phrases import map_phrases
-from ..llm.prompts import json_retry_message, prompt_lang, rationale_messages
+from ..llm.prompts import RATIONALE_SCHEMA, json_retry_message, prompt_lang, rationale_messages
 from ..models.base import Classifier
 from ..types import Example, Explanation
 from ..words import detect_lang
@@ -71,7 +72,7 @@ def ask_phrases(backend: LLMBackend, conversations: list[Messages], max_new_toke
     Returns per conversation: the last reply, the parsed phrases (None on failure), the
     failure reason, and how many LLM calls it took.
     """
-    replies = backend.chat_many(conversations, max_new_tokens=max_new_tokens)
+    replies = backend.chat_many(conversations, max_new_tokens=max_new_tokens, schema=RATIONALE_SCHEMA)
     out: list[tuple[Reply, list[str] | None, str | None, int]] = []
     again: list[int] = []
     for i, r in enumerate(replies):
@@ -86,7 +87,8 @@ def ask_phrases(backend: LLMBackend, conversations: list[Messages], max_new_toke
     if retry and again:
         follow = [[*conversations[i], {"role": "assistant", "content": replies[i].text or ""},
                    json_retry_message()] for i in again]
-        for i, r in zip(again, backend.chat_many(follow, max_new_tokens=max_new_tokens)):
+        for i, r in zip(again, backend.chat_many(follow, max_new_tokens=max_new_tokens,
+                                                 schema=RATIONALE_SCHEMA)):
             if not r.ok:
                 out[i] = (r, None, f"LLM call failed on the re-ask: {r.error}", 2)
                 continue
@@ -103,8 +105,9 @@ class LLMExplainer(LLMMethod):
 
     name = "llm"
     defaults: ClassVar[dict[str, Any]] = {
-        "llm": None,  # a backend object or spec string; None = SmolLM2 (offline)
+        "llm": None,  # a backend object or spec string; None = the best installed LLM
         "lang": None,  # prompt language; None = the example's lang, or its script
+        "prompt": "fewshot",  # fewshot | fewshot-label | zeroshot (llm/prompts.py)
         "max_new_tokens": 128,
         "retry_unparseable": True,
     }
@@ -113,7 +116,7 @@ class LLMExplainer(LLMMethod):
                       targets: list[int]) -> list[Explanation]:
         backend = self.backend()
         langs = [prompt_lang(self.params["lang"] or ex.lang or detect_lang(ex.words)) for ex in examples]
-        convs = [rationale_messages(ex.words, classifier.label_names[t], lang)
+        convs = [rationale_messages(ex.words, classifier.label_names[t], lang, str(self.params["prompt"]))
                  for ex, t, lang in zip(examples, targets, langs)]
         answers = ask_phrases(backend, convs, int(self.params["max_new_tokens"]),
                               bool(self.params["retry_unparseable"]))

@@ -39,6 +39,7 @@ class UnionExplainer(LLMMethod):
     defaults: ClassVar[dict[str, Any]] = {
         "llm": None,
         "lang": None,
+        "prompt": "fewshot",
         "max_new_tokens": 128,
         "retry_unparseable": True,
         "ngram": {},  # parameters of the ngram explainer (sizes, weights, removal)
@@ -48,7 +49,7 @@ class UnionExplainer(LLMMethod):
                       targets: list[int]) -> list[Explanation]:
         backend = self.backend()
         ngram = NgramExplainer(**dict(self.params["ngram"] or {})).explain_batch(classifier, examples, targets)
-        llm = LLMExplainer(llm=backend, lang=self.params["lang"],
+        llm = LLMExplainer(llm=backend, lang=self.params["lang"], prompt=self.params["prompt"],
                            max_new_tokens=self.params["max_new_tokens"],
                            retry_unparseable=self.params["retry_unparseable"]
                            ).explain_batch(classifier, examples, targets)

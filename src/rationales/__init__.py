@@ -36,6 +36,7 @@ _LAZY = {
     "protocols": ("rationales.evaluation", "protocols"),
     "benchmark": ("rationales.evaluation.benchmark", "benchmark"),
     "write_report": ("rationales.report", "write_all"),
+    "pipelines": ("rationales.pipelines", ""),  # the module itself: rx.pipelines.xmutest(...)
 }
 
 __all__ = ["Dataset", "Example", "Explanation", "MetricResult", "__version__", *_LAZY]
@@ -44,7 +45,9 @@ __all__ = ["Dataset", "Example", "Explanation", "MetricResult", "__version__", *
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
+        value = importlib.import_module(module)
+        if attr:
+            value = getattr(value, attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'rationales' has no attribute {name!r}")

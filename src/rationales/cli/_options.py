@@ -22,6 +22,13 @@ TARGET = typer.Option(None, "--target", help="Label (name or id) to explain; def
                       "predicted label.")
 DATA_DIR = typer.Option(None, "--data-dir", help="Folder holding the datasets (default: $RATIONALES_DATA, "
                         "then the download cache).")
+_OPT_HELP = ("A loader option KEY=VALUE for the data this command reads (repeatable): -o lang=te, "
+             "-o labels=binary, -o path=/data/te/. `rationales data list` shows each dataset's options.")
+#: loader options, in every command that reads data
+LOADER_OPTIONS = typer.Option(None, "--opt", "-o", help=_OPT_HELP)
+#: the same, where -o already means --out (explain, run)
+LOADER_OPTIONS_LONG = typer.Option(None, "--opt", help=_OPT_HELP.replace("-o ", "--opt ")
+                                   + " (-o is --out in this command.)")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -163,13 +170,44 @@ def check_params(methods: list[str], params: Mapping[str, Mapping[str, Any]]) ->
 
 
 # -- data and targets ---------------------------------------------------------------------
-def load_data(spec: str, data_dir: Optional[Path], *, hint: Optional[str] = "--data", **options: Any) -> Any:
-    """The dataset ``--data NAME:SPLIT`` (or a .jsonl/.csv file) names, from ``--data-dir``;
-    ``options`` go to the loader. ``hint``: the option a wrong spec is shown against."""
-    from ..data import load_spec
+def loader_options(items: Optional[Iterable[str]], hint: str = "--opt") -> dict[str, Any]:
+    """``-o KEY=VALUE`` items as loader options (:func:`rationales.data.base.parse_options`,
+    the one parser of that syntax)."""
+    from ..data.base import parse_options
 
     with cli_errors(hint):
+        return parse_options(items)
+
+
+def load_data(spec: str, data_dir: Optional[Path], *, hint: Optional[str] = "--data",
+              opt: Optional[Iterable[str]] = None, **options: Any) -> Any:
+    """The dataset ``--data NAME:SPLIT`` (or a .jsonl/.csv file) names, from ``--data-dir``;
+    ``opt`` (the ``-o KEY=VALUE`` items) and ``options`` go to the loader. ``hint``: the
+    option a wrong spec is shown against."""
+    from ..data import load_spec
+
+    options = {**options, **loader_options(opt)}
+    with cli_errors(hint):
         return load_spec(spec, data_dir=data_dir, **options)
+
+
+def spec_with_options(spec: str, opt: Optional[Iterable[str]], hint: str) -> str:
+    """``spec`` with the ``-o`` loader options written into it (``NAME:SPLIT?KEY=VALUE``),
+    for commands that hand a dataset on as a string (the server, corpus jobs)."""
+    from ..data.base import with_options
+
+    options = loader_options(opt)
+    if options and Path(spec).suffix.lower() in (".jsonl", ".csv", ".tsv", ".json"):
+        raise typer.BadParameter(f"loader options apply to a dataset NAME:SPLIT, and {spec!r} is a file",
+                                 param_hint=hint)
+    return with_options(spec, options)
+
+
+def check_out(out: Optional[Path], hint: str = "--out") -> None:
+    """Catch ``-o lang=te`` where ``-o`` means ``--out``: loader options are ``--opt`` there."""
+    if out is not None and "=" in out.name and not out.suffix and len(out.parts) == 1:
+        raise typer.BadParameter(f"-o is {hint} in this command, not a loader option; write "
+                                 f"--opt {out.name} for a loader option", param_hint=hint)
 
 
 def parse_target(value: Optional[str]) -> Optional[str]:

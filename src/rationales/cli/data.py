@@ -6,36 +6,21 @@ Python user calls and prints their values (``--json`` prints them as JSON).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
 
 from . import app
-from ._options import cli_errors, echo_json, load_data
+from ._options import LOADER_OPTIONS, cli_errors, echo_json, load_data, loader_options
 
 data_app = typer.Typer(help="Datasets with human word rationales: list, stats, show, fetch.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 _DATA_DIR = typer.Option(None, "--data-dir", help="Data folder (default: $RATIONALES_DATA, then the download cache).")
-_OPTS = typer.Option(None, "--opt", "-o", help="Loader option KEY=VALUE (repeatable), e.g. -o labels=binary, -o path=my.csv.")
 _ON_ERROR = typer.Option("raise", "--on-error", help="raise (default) or skip malformed rows (counted in the report).")
 _JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
-
-
-def _parse_opts(opts: Optional[List[str]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in opts or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--opt")
-        try:
-            out[key] = json.loads(value)  # numbers, lists, true/false
-        except ValueError:
-            out[key] = value
-    return out
 
 
 @data_app.command("list")
@@ -94,7 +79,7 @@ def stats_command(
     spec: Optional[str] = typer.Argument(None, help="NAME[:SPLIT] (hatexplain:test) or a .csv/.jsonl file."),
     data_dir: Optional[Path] = _DATA_DIR,
     all_: bool = typer.Option(False, "--all", help="Every dataset and split found in the data folder."),
-    opt: Optional[List[str]] = _OPTS,
+    opt: Optional[List[str]] = LOADER_OPTIONS,
     on_error: str = _ON_ERROR,
     as_json: bool = _JSON,
 ) -> None:
@@ -102,7 +87,7 @@ def stats_command(
     from ..data import available, dataset_stats, load_dataset
     from ..errors import RationalesError
 
-    options = _parse_opts(opt)
+    options = loader_options(opt)
     rows: list[dict[str, Any]] = []
     with cli_errors():
         if all_:
@@ -169,12 +154,12 @@ def show_command(
     limit: int = typer.Option(5, "--limit", "-n", help="How many examples to show."),
     offset: int = typer.Option(0, "--offset", help="Start at this example."),
     data_dir: Optional[Path] = _DATA_DIR,
-    opt: Optional[List[str]] = _OPTS,
+    opt: Optional[List[str]] = LOADER_OPTIONS,
     on_error: str = _ON_ERROR,
     as_json: bool = _JSON,
 ) -> None:
     """Print examples: their words, with the rationale words highlighted."""
-    ds = load_data(spec, data_dir, hint=None, on_error=on_error, **_parse_opts(opt))
+    ds = load_data(spec, data_dir, hint=None, opt=opt, on_error=on_error)
     part = ds.examples[offset: offset + limit]
     if as_json:
         echo_json([ex.to_dict() for ex in part])

@@ -9,7 +9,18 @@ from typing import Any, List, Optional
 import typer
 
 from . import app
-from ._options import DATA_DIR, PARAM, PARAMS, check_params, cli_errors, echo_json, load_data, method_names, method_params
+from ._options import (
+    DATA_DIR,
+    LOADER_OPTIONS,
+    PARAM,
+    PARAMS,
+    check_params,
+    cli_errors,
+    echo_json,
+    load_data,
+    method_names,
+    method_params,
+)
 
 #: the methods `benchmark` and `demo` run when --methods is not given
 DEFAULT_METHODS = "attention,grad_input,integrated_gradients,occlusion,lime,ngram"
@@ -72,6 +83,7 @@ def evaluate_command(
     removal: Optional[str] = typer.Option(None, "--removal", help="Override removal: delete or mask."),
     sets: Optional[List[str]] = typer.Option(None, "--set", help="Override any protocol field: FIELD=VALUE (repeatable)."),
     data_dir: Optional[Path] = DATA_DIR,
+    opt: Optional[List[str]] = LOADER_OPTIONS,
     out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here."),
     all_examples: bool = typer.Option(False, "--all-examples", help="Evaluate every example the protocol selects; "
                                       "unexplained ones count as excluded."),
@@ -93,7 +105,7 @@ def evaluate_command(
                 exps.append(Explanation.from_dict(json.loads(line)))
             except (ValueError, KeyError) as err:
                 raise typer.BadParameter(f"{explanations} line {i}: not an explanation ({err})") from None
-    ds = load_data(data, data_dir)
+    ds = load_data(data, data_dir, opt=opt)
     with cli_errors("--model"):
         clf = load_classifier(model)
     over = _protocol_options(protocol, top_k, removal, sets)
@@ -129,6 +141,7 @@ def benchmark_command(
     param: Optional[List[str]] = PARAM,
     params: Optional[str] = PARAMS,
     data_dir: Optional[Path] = DATA_DIR,
+    opt: Optional[List[str]] = LOADER_OPTIONS,
     compare: Optional[Path] = typer.Option(None, "--compare", help="An earlier run's folder or results.json: print the "
                                            "differences."),
 ) -> None:
@@ -145,7 +158,7 @@ def benchmark_command(
     over = _protocol_options(protocol, top_k, removal, sets)
     with cli_errors("--protocol/--set"):
         get_protocol(protocol, **over)  # a typo fails before the model is loaded
-    ds = load_data(data, data_dir)
+    ds = load_data(data, data_dir, opt=opt)
     with cli_errors("--model"):
         clf = load_classifier(model)
     with cli_errors():

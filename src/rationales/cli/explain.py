@@ -11,8 +11,10 @@ import typer
 from . import app
 from ._options import (
     DATA_DIR,
+    LOADER_OPTIONS_LONG,
     PARAM,
     TARGET,
+    check_out,
     check_params,
     cli_errors,
     echo_json,
@@ -82,6 +84,7 @@ def explain_command(
                                        ".jsonl/.csv file."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Explain only the first N examples of --data."),
     data_dir: Optional[Path] = DATA_DIR,
+    opt: Optional[list[str]] = LOADER_OPTIONS_LONG,
     methods: str = typer.Option("ngram,occlusion", "--methods", help="Comma-separated explainer names (see "
                                 "`rationales explainers`)."),
     param: Optional[list[str]] = PARAM,
@@ -102,13 +105,14 @@ def explain_command(
 
     # what needs no model is checked before one is loaded; rx.explain checks it all again
     # (check_request), the steps here only name the option at fault
+    check_out(out)
     names = method_names(methods)
     params = method_params(param, None, names)
     check_params(names, params)
     if bool(text) == bool(data):
         raise typer.BadParameter("give either --text (one or more) or --data NAME:SPLIT", param_hint="--text/--data")
     if data:
-        ds = load_data(data, data_dir)
+        ds = load_data(data, data_dir, opt=opt)
         examples = list(ds.examples[:limit] if limit is not None else ds.examples)
     else:
         examples = as_examples(list(text or []))

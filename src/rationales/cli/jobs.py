@@ -8,7 +8,20 @@ from typing import Any, List, Optional
 import typer
 
 from . import app
-from ._options import PARAM, PARAMS, TARGET, check_params, cli_errors, echo_json, method_names, method_params, parse_target
+from ._options import (
+    LOADER_OPTIONS_LONG,
+    PARAM,
+    PARAMS,
+    TARGET,
+    check_out,
+    check_params,
+    cli_errors,
+    echo_json,
+    method_names,
+    method_params,
+    parse_target,
+    spec_with_options,
+)
 
 run_app = typer.Typer(
     help="Corpus-scale jobs: stream the input, store results as they are made, resume after a "
@@ -67,9 +80,11 @@ def _print_summary(summary: Any, as_json: bool) -> None:
         console.print(f"[dim]{label}: pooled over examples, not a mean; export and run `rationales evaluate` for it[/dim]")
 
 
-def _run(kind: str, **kw: Any) -> None:
+def _run(kind: str, opt: Optional[List[str]] = None, **kw: Any) -> None:
     from ..jobs import run_job
 
+    check_out(kw["out"])
+    kw["input"] = spec_with_options(kw["input"], opt, "--input")
     as_json = kw.pop("as_json")
     try:
         with cli_errors():
@@ -86,12 +101,13 @@ def explain_cmd(model: str = _MODEL, input: str = _INPUT, methods: str = _METHOD
                 target: Optional[str] = TARGET, chunk_size: int = _CHUNK,
                 engine: str = _ENGINE, address: Optional[str] = _ADDRESS, workers: Optional[int] = _WORKERS,
                 text_field: Optional[str] = _TEXT, id_field: Optional[str] = _ID, limit: Optional[int] = _LIMIT,
+                opt: Optional[List[str]] = LOADER_OPTIONS_LONG,
                 retry_failed: bool = _RETRY, quiet: bool = _QUIET, as_json: bool = _JSON) -> None:
     """Explain every row of a corpus; results go to OUT/results.sqlite as they are made."""
     _run("explain", model=model, input=input, out=out, **_methods(methods, param, params),
          target=parse_target(target), chunk_size=chunk_size,
          engine=engine, address=address, workers=workers, text_field=text_field, id_field=id_field, limit=limit,
-         retry_failed=retry_failed, progress=not quiet, as_json=as_json)
+         retry_failed=retry_failed, progress=not quiet, as_json=as_json, opt=opt)
 
 
 @run_app.command("evaluate")
@@ -101,12 +117,13 @@ def evaluate_cmd(model: str = _MODEL, input: str = _INPUT, methods: str = _METHO
                  target: Optional[str] = TARGET, chunk_size: int = _CHUNK,
                  engine: str = _ENGINE, address: Optional[str] = _ADDRESS, workers: Optional[int] = _WORKERS,
                  text_field: Optional[str] = _TEXT, id_field: Optional[str] = _ID, limit: Optional[int] = _LIMIT,
+                 opt: Optional[List[str]] = LOADER_OPTIONS_LONG,
                  retry_failed: bool = _RETRY, quiet: bool = _QUIET, as_json: bool = _JSON) -> None:
     """Explain and evaluate every row with one or more methods; store per-example metrics, print a table."""
     _run("evaluate", model=model, input=input, out=out, protocol=protocol, **_methods(methods, param, params),
          target=parse_target(target), chunk_size=chunk_size,
          engine=engine, address=address, workers=workers, text_field=text_field, id_field=id_field, limit=limit,
-         retry_failed=retry_failed, progress=not quiet, as_json=as_json)
+         retry_failed=retry_failed, progress=not quiet, as_json=as_json, opt=opt)
 
 
 @run_app.command("export")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
 from . import app
-from ._options import DATA_DIR, cli_errors, deprecations_shown, echo_json, load_data
+from ._options import DATA_DIR, LOADER_OPTIONS, cli_errors, deprecations_shown, echo_json, load_data
 
 
 @app.command("backbones")
@@ -41,7 +41,8 @@ def train_command(
                                             "epoch by macro-F1 is kept."),
     data_dir: Optional[Path] = DATA_DIR,
     labels: Optional[str] = typer.Option(None, "--labels", help="Label scheme passed to the loader (hatexplain: 3class "
-                                         "or binary for toxic vs normal)."),
+                                         "or binary for toxic vs normal); the same as -o labels=..."),
+    opt: Optional[List[str]] = LOADER_OPTIONS,
     rationale_loss: Optional[str] = typer.Option(None, "--rationale-loss", help="hatexplain or xmutest (none by default)."),
     rationale_weight: float = typer.Option(0.001, "--rationale-weight", help="λ of the hatexplain loss."),
     rationale_gamma: float = typer.Option(5.0, "--rationale-gamma", help="γ of softmax(γ·mask) in the hatexplain loss."),
@@ -70,8 +71,8 @@ def train_command(
                                  f"training data; use {SYNTAX.replace(', top_fraction=mean_gold', '')}",
                                  param_hint="--machine-rationale")
     options = {"labels": labels} if labels else {}
-    train_ds = load_data(data, data_dir, **options)
-    eval_ds = load_data(eval_data, data_dir, hint="--eval-data", **options) if eval_data else None
+    train_ds = load_data(data, data_dir, opt=opt, **options)
+    eval_ds = load_data(eval_data, data_dir, hint="--eval-data", opt=opt, **options) if eval_data else None
     typer.echo(f"training {backbone} on {train_ds.full_name} ({len(train_ds)} examples, "
                f"labels {train_ds.label_names}), rationale loss: {rationale_loss or 'none'}")
     with cli_errors():

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import ParameterError
 from ..registry import Registry
@@ -94,6 +95,56 @@ def available(data_dir: str | os.PathLike | None = None) -> list[tuple[str, str 
 _FILE_LOADERS = {".csv": "csv", ".jsonl": "jsonl", ".tsv": "csv"}
 
 
+# -- loader options: KEY=VALUE, one syntax for every command ---------------------------
+def parse_option_value(text: str) -> Any:
+    """A loader option's value: JSON when it parses (``3``, ``true``, ``["a", "b"]``), else
+    the text itself (``te``, ``/data/telugu/``)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_options(items: Iterable[str] | None) -> dict[str, Any]:
+    """Loader options from ``KEY=VALUE`` strings (``-o lang=te -o path=/data/te/``).
+
+    The one parser behind ``-o/--opt`` on every command and the ``?KEY=VALUE&...`` part of
+    a spec; a later KEY overrides an earlier one.
+    """
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = str(item).partition("=")
+        key = key.strip()
+        if not sep or not key or not key.replace("_", "").isalnum():
+            raise ParameterError(f"loader option {item!r}: expected KEY=VALUE such as lang=te "
+                                 "or labels=binary")
+        out[key] = parse_option_value(value.strip())
+    return out
+
+
+def split_options(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"xmutest:test?lang=te&path=/d/te"`` -> (``"xmutest:test"``, {"lang": "te", "path": "/d/te"}).
+
+    A spec without ``?`` (or a file whose name holds one) comes back unchanged with no options.
+    """
+    base, sep, query = spec.partition("?")
+    if not sep or Path(spec).exists():
+        return spec, {}
+    return base, parse_options(part for part in query.split("&") if part)
+
+
+def with_options(spec: str, options: Mapping[str, Any] | None) -> str:
+    """``spec`` with ``options`` written into it (``NAME:SPLIT?KEY=VALUE&...``), for places
+    that pass a dataset on as one string (corpus jobs, the server); options already in
+    the spec are kept unless ``options`` names them again."""
+    if not options:
+        return spec
+    base, given = split_options(spec)
+    merged = {**given, **options}
+    query = "&".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in merged.items())
+    return f"{base}?{query}"
+
+
 def load_spec(
     spec: str,
     data_dir: str | os.PathLike | None = None,
@@ -101,7 +152,13 @@ def load_spec(
     on_error: str = "raise",
     **options: Any,
 ) -> Dataset:
-    """Load ``NAME[:SPLIT]`` (``hatexplain:test``) or a path to a .csv / .jsonl file."""
+    """Load ``NAME[:SPLIT]`` (``hatexplain:test``) or a path to a .csv / .jsonl file.
+
+    Loader options are keyword arguments or written into the spec after ``?``
+    (``"xmutest:train?lang=te"``); keyword arguments win.
+    """
+    spec, given = split_options(spec)
+    options = {**given, **options}
     suffix = Path(spec).suffix.lower()
     if suffix in _FILE_LOADERS:
         return load_dataset(_FILE_LOADERS[suffix], None, data_dir=data_dir, on_error=on_error,
@@ -112,6 +169,7 @@ def load_spec(
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """``"hatexplain:test"`` -> ("hatexplain", "test"); a file path -> (path, None)."""
+    spec, _ = split_options(spec)
     if Path(spec).suffix.lower() in _FILE_LOADERS:
         return spec, None
     name, sep, split = spec.partition(":")

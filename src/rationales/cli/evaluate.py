@@ -144,13 +144,15 @@ def benchmark_command(
     opt: Optional[List[str]] = LOADER_OPTIONS,
     compare: Optional[Path] = typer.Option(None, "--compare", help="An earlier run's folder or results.json: print the "
                                            "differences."),
+    by: Optional[str] = typer.Option(None, "--by", help="Also report every metric per tercile of a hardness signal: "
+                                     "hardness (= margin), margin, loss, correct, agreement, length (comma list)."),
 ) -> None:
     """Explain with several methods, evaluate under a protocol, print the table, write the report."""
     from ..evaluation.benchmark import benchmark
     from ..evaluation.protocols import get_protocol
     from ..models import load_classifier
     from ..report import write_all
-    from ..report.table import print_run
+    from ..report.table import print_run, print_strata
 
     names = method_names(methods)
     method_kw = method_params(param, params, names)
@@ -162,9 +164,10 @@ def benchmark_command(
     with cli_errors("--model"):
         clf = load_classifier(model)
     with cli_errors():
-        run = benchmark(clf, ds, names, protocol, limit=limit or None, params=method_kw, **over)
+        run = benchmark(clf, ds, names, protocol, limit=limit or None, params=method_kw, strata=by, **over)
         write_all(run, out)
     print_run(run)
+    print_strata(run)
     if compare is not None:
         from ..evaluation.benchmark import BenchmarkRun
         from ..report.table import fmt

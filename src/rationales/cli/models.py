@@ -59,6 +59,8 @@ def train_command(
     max_length: int = typer.Option(128, "--max-length", help="Subword tokens per input (longer texts keep the words that fit)."),
     seed: int = typer.Option(0, "--seed"),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's choice)."),
+    freeze: str = typer.Option("none", "--freeze", help="How deep to fine-tune: none (all layers), embeddings (all "
+                               "but the embeddings), encoder (the head only), or N (the top N encoder layers)."),
 ) -> None:
     """Fine-tune a classifier, optionally supervising its attention with rationales."""
     from ..models.train import train
@@ -80,7 +82,7 @@ def train_command(
                     rationale_weight=rationale_weight, rationale_gamma=rationale_gamma, alpha=alpha,
                     epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, max_length=max_length,
                     seed=seed, out=out, rationales_from=rationales_from,
-                    machine_rationale=machine_rationale, threads=threads)
+                    machine_rationale=machine_rationale, threads=threads, freeze=freeze)
     metrics = getattr(clf, "metrics", {}).get("eval")
     config = getattr(clf, "train_config", {})
     if metrics:

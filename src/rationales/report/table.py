@@ -151,4 +151,4 @@ def print_strata(run: "BenchmarkRun", console: Any = None) -> None:
 
     console = console or Console()
     for line in strata_lines(run):
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -37,8 +37,8 @@ def serve(
     opt: Optional[List[str]] = LOADER_OPTIONS,
     workers: int = typer.Option(2, min=1, help="Threads that run explain requests."),
     llm: Optional[str] = typer.Option(None, "--llm", help="LLM backend for llm/union/counterfactual "
-                                      "(qwen2.5-1.5b, llamacpp:PATH, smollm2, gguf:PATH, hf:PATH, openai:URL/MODEL); default: the "
-                                      "best installed model (rationales llm list)."),
+                                      "(qwen2.5-1.5b, llamacpp:PATH, smollm2, gguf:PATH, hf:PATH, openai:URL/MODEL); "
+                                      "default: the best installed model (rationales llm list)."),
     max_chars: int = typer.Option(5000, min=1, help="Limit: characters in one post."),
     max_words: int = typer.Option(300, min=1, help="Limit: words in one post."),
     max_methods: int = typer.Option(4, min=1, help="Limit: methods in one request."),

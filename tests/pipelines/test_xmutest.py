@@ -45,6 +45,10 @@ def test_the_whole_pipeline_writes_the_report_in_the_papers_layout(telugu):
     for row in run.explanations:
         assert {"token_f1", "iou_f1", "comprehensiveness", "sufficiency"} <= set(row)
         assert row["token_f1_n"] == 8  # the 8 hate posts of the Telugu test fixture
+        assert row["hard_rationale"] == ("own" if row["method"] in ("llm", "union") else "xmutest rule")
+    # llm and union are scored at their own hard rationale, which threshold=0.5 gives back exactly
+    record = json.loads((out / "stages" / "eval-stage1.json").read_text())
+    assert record["own_rationale"] == {"methods": ["llm", "union"], "rule": "threshold=0.5", "mismatched": 0}
     assert run.settings["n_fit"] + run.settings["n_selection"] == 30 and run.settings["n_selection"] == 3
     assert "validation split carved from train" in run.settings["selection"]
     assert "never the test split" in run.settings["selection"]

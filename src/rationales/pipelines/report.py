@@ -38,9 +38,10 @@ def tables(run: "XmutestRun") -> dict[str, tuple[list[str], list[list[str]]]]:
            [[MODEL_NAMES.get(m, m), *[_fmt(c.get(k)) for k, _ in CLASSIFICATION], _fmt(c.get("best_epoch")),
              _fmt(c.get("selection_macro_f1")), _fmt(c.get("train_seconds"), 1)]
             for m, c in run.classification.items()])
-    exp = (["model", "method", *[t for _, t in EXPLANATION], "n", "s / post"],
+    exp = (["model", "method", *[t for _, t in EXPLANATION], "n", "hard rationale", "s / post"],
            [[MODEL_NAMES.get(r["model"], r["model"]), r["method"], *[_fmt(r.get(k)) for k, _ in EXPLANATION],
-             _fmt(r.get("token_f1_n")), _fmt(r.get("seconds_per_explanation"), 3)] for r in run.explanations])
+             _fmt(r.get("token_f1_n")), r.get("hard_rationale", "xmutest rule"),
+             _fmt(r.get("seconds_per_explanation"), 3)] for r in run.explanations])
     st = (["stage", "seconds", "this run"],
           [[name, _fmt(s.get("seconds"), 1), "ran" if s.get("status") == "done" else "finished before"]
            for name, s in run.stages.items()])
@@ -59,6 +60,12 @@ def _summary(run: "XmutestRun") -> list[str]:
         f"and the {s['n_table_posts']} test posts of the table; stage 2 starts from the {s['stage2_from']}.",
         f"Explanation metrics: {s['protocol']}.",
     ]
+    if {"llm", "union"} & set(s.get("methods", [])):
+        lines.append("The xmutest rule makes the hard rationale of the other methods from their scores; llm "
+                     "and union are scored at their own hard rationale (the words the LLM named; the union of "
+                     "the n-gram rationale and those words), as X-MuTeST scores its union: the rule re-applied "
+                     "to the union's scores would pick its words with the highest n-gram scores, i.e. exactly "
+                     "ngram's.")
     if s["select_on"] == "test":
         lines.insert(0, "**Model selection on the TEST split, as the paper's notebooks did: these figures are "
                      "optimistic and only reproduce the paper.**")

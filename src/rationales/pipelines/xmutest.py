@@ -45,6 +45,13 @@ TABLE_METHODS = ("ngram", "llm", "union", "attention", "lime")
 EXPLAIN_METHODS = ("ngram", "llm", "union")
 SELECT_ON = ("validation", "test")
 STAGE2_FROM = ("backbone", "stage1")
+#: methods that decide their own hard rationale (the words the LLM named; the union): they are
+#: scored at it, as X-MuTeST scores its union. The protocol's rule re-applied to their scores
+#: would pick the top words by n-gram score, making ``union`` score exactly as ``ngram``.
+OWN_RATIONALE = ("llm", "union")
+#: the rule that gives back exactly that rationale from their scores (0/1 for ``llm``;
+#: [in union] + 0.5 · ngram / max for ``union``), checked on every explanation
+OWN_RULE = "threshold=0.5"
 #: LLM settings ``union`` takes from ``llm`` when not given, so both share cached answers
 _SHARED_LLM_PARAMS = ("prompt", "max_new_tokens", "retry_unparseable", "lang")
 
@@ -242,7 +249,7 @@ def xmutest(
 
         evaluated[model] = stages.run(f"eval-{model}", digest({
             "model": rec["key"], "methods": table, "params": table_key, "limit_test": limit_test,
-            "llm": backend.spec, "test": data["key"]}), evaluate)
+            "llm": backend.spec, "test": data["key"], "own": [OWN_RATIONALE, OWN_RULE]}), evaluate)
 
     # 7. the report
     from .report import write_report
@@ -387,24 +394,39 @@ class _Pipeline:
                  limit_test: int | None) -> dict[str, Any]:
         import shutil
 
+        from ..evaluation import evaluate
         from ..evaluation.benchmark import benchmark
+        from ..jsonio import write_json
         from ..models import load_classifier
         from ..report import write_all
+        from ..rules import hard_rationale, own_rationale
 
         clf = load_classifier(self.out / model)
         run = benchmark(clf, test, methods, "xmutest", limit=limit_test, params=params, progress=self.progress)
         folder = self.out / f"eval-{model}"
         shutil.rmtree(folder, ignore_errors=True)  # a killed attempt's files; the record is written after
         write_all(run, folder)
-        classification = {r.name: r.value for r in run.results if r.method is None}
+        results = [r for r in run.results if r.method not in OWN_RATIONALE]
+        own = [e for e in run.explanations if e.method in OWN_RATIONALE]
+        mismatched = sum(own_rationale(e) not in (None, hard_rationale(e, OWN_RULE)) for e in own)
+        if own:
+            ids = {e.example_id for e in own}
+            results += evaluate(clf, own, test.filter(lambda ex: ex.id in ids), "xmutest",
+                                classification=False, hard=OWN_RULE)
+        write_json(folder / "results-own-rationale.json", [r.to_dict() for r in results])
+        classification = {r.name: r.value for r in results if r.method is None}
         per_method: dict[str, dict[str, Any]] = {m: {} for m in methods}
         variants: dict[str, str] = {}
-        for r in run.results:
+        for r in results:
             if r.method is not None:
                 per_method.setdefault(r.method, {})[r.name] = r.value
                 per_method[r.method][f"{r.name}_n"] = r.n
-                variants[r.name] = r.variant
+                if r.method not in OWN_RATIONALE:
+                    variants[r.name] = r.variant
         for m, t in run.timing.items():
             per_method.setdefault(m, {})["seconds_per_explanation"] = t.get("seconds_per_explanation")
+            per_method[m]["hard_rationale"] = "own" if m in OWN_RATIONALE else "xmutest rule"
         return {"classification": classification, "explanations": per_method, "variants": variants,
-                "n_examples": run.n_examples, "protocol": run.protocol_text, "report": str(folder / "report.html")}
+                "n_examples": run.n_examples, "protocol": run.protocol_text, "report": str(folder / "report.html"),
+                "own_rationale": {"methods": [m for m in methods if m in OWN_RATIONALE], "rule": OWN_RULE,
+                                  "mismatched": mismatched}}

@@ -3,7 +3,8 @@
 For each freeze scheme (``none`` = all layers, ``embeddings``, ``encoder`` = head only, and
 ``--top-layers`` counts) it trains MiniLM on GECO ``gender_all`` train, then records the
 test accuracy and every explainer's mass accuracy, top-k precision and ROC AUC on the test
-split, with the uniform-random baseline. Prints one table and writes JSON (and a PNG plot
+split, with the uniform-random baseline, and GECOBench's relative mass accuracy
+``log(ma / ma_ref - 1)`` against the ``--reference`` scheme (default: head only). Prints one table and writes JSON (and a PNG plot
 with --plot).
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_geco.py --epochs 2 --test-limit 200 \
@@ -36,6 +37,8 @@ def main() -> None:
     ap.add_argument("--test-limit", type=int, default=200, help="test sentences explained")
     ap.add_argument("--param", action="append", default=["lime.n_samples=200"], help="METHOD.NAME=VALUE")
     ap.add_argument("--out", type=Path, default=Path("reports/geco-depth"))
+    ap.add_argument("--reference", default="encoder",
+                    help="the scheme whose explanations are the reference of relative mass accuracy")
     ap.add_argument("--plot", action="store_true")
     args = ap.parse_args()
 
@@ -56,6 +59,7 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
+    explained = {}
     for scheme in schemes:
         t0 = time.perf_counter()
         clf = rx.train(train, backbone="minilm-en", epochs=args.epochs, max_length=args.max_length,
@@ -65,6 +69,7 @@ def main() -> None:
         run = rx.benchmark(clf, test, methods, "geco", limit=args.test_limit, params=params, progress=False)
         explain_s = time.perf_counter() - t0
         acc = run.value("accuracy")
+        explained[str(scheme)] = run.explanations
         counts = clf.train_config["freeze_counts"]
         for m in run.methods:
             rows.append({"scheme": str(scheme), "method": m, "accuracy": acc, **counts,
@@ -73,13 +78,27 @@ def main() -> None:
                                                          "pair_difference", "token_f1", "comprehensiveness")}})
         print(f"{scheme}: accuracy {acc:.3f}, trained {counts['trainable_parameters']:,} parameters in "
               f"{train_s:.0f} s; benchmark {explain_s:.0f} s", flush=True)
+    # GECOBench's relative mass accuracy, log(ma / ma_ref - 1), against the reference scheme's
+    # explanation of the same sentence by the same method (defined only where ma > ma_ref)
+    from rationales.evaluation.ground_truth import relative_mass_accuracy_result
+
+    ref = explained.get(args.reference)
+    for r in rows:
+        if ref is None or r["scheme"] == args.reference:
+            r.update(relative_mass_accuracy=None, share_above_reference=None)
+            continue
+        res = relative_mass_accuracy_result(explained[r["scheme"]], ref, test, method=r["method"])
+        r.update(relative_mass_accuracy=res.value if res.n else None, relative_n=res.n,
+                 share_above_reference=res.params["share_above_reference"])
     (args.out / "geco_depth.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
                                                             "train_size": len(train), "rows": rows}, indent=1))
-    head = f"{'scheme':<11} {'method':<22} {'acc':>6} {'mass acc':>9} {'top-k P':>8} {'GT AUC':>7} {'pair diff':>9}"
+    head = (f"{'scheme':<11} {'method':<22} {'acc':>6} {'mass acc':>9} {'top-k P':>8} {'GT AUC':>7} {'pair diff':>9} "
+            f"{'rel. MA':>8} {'>ref':>5}")
     print(head)
     for r in rows:
         print(f"{r['scheme']:<11} {r['method']:<22} {r['accuracy']:>6.3f} {r['mass_accuracy']:>9.3f} "
-              f"{r['top_k_precision']:>8.3f} {r['gt_roc_auc']:>7.3f} {r['pair_difference']:>9.3f}")
+              f"{r['top_k_precision']:>8.3f} {r['gt_roc_auc']:>7.3f} {r['pair_difference']:>9.3f} "
+              f"{_num(r['relative_mass_accuracy']):>8} {_num(r['share_above_reference'], 2):>5}")
     if args.plot:
         import matplotlib
 
@@ -96,6 +115,10 @@ def main() -> None:
         fig.tight_layout()
         fig.savefig(args.out / "geco_depth.png", dpi=120)
     print(f"written: {args.out}")
+
+
+def _num(v: float | None, digits: int = 3) -> str:
+    return "—" if v is None or v != v else f"{v:.{digits}f}"
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from rationales.evaluation.ground_truth import (
     gt_roc_auc,
     mass_accuracy,
     precision_at_specificity,
+    relative_mass_accuracy,
+    relative_mass_accuracy_result,
     top_k_precision,
 )
 from rationales.types import Dataset, Example, Explanation
@@ -77,3 +79,29 @@ def test_only_correct_keeps_pairs_whose_both_forms_are_right():
     ds = _pair_data()
     kept = get_protocol("geco", only_correct=True).keep_correct(ds, [1, 1, 1])   # 'f' is wrong
     assert [ex.id for ex in kept] == ["z"]
+
+
+def test_relative_mass_accuracy_by_hand():
+    assert relative_mass_accuracy(0.6, 0.2) == pytest.approx(math.log(2.0))      # log(0.6 / 0.2 - 1)
+    assert relative_mass_accuracy(0.5, 0.4) == pytest.approx(math.log(0.25))
+    for ma, ref in ((0.3, 0.3), (0.2, 0.4), (0.5, 0.0), (math.nan, 0.2)):         # undefined: excluded
+        assert math.isnan(relative_mass_accuracy(ma, ref))
+
+    ds = Dataset([Example("a", ["x", "y"], label=1, rationale=[1, 0]),
+                  Example("b", ["x", "y"], label=1, rationale=[1, 0]),
+                  Example("c", ["x", "y"], label=1, rationale=[1, 0]),
+                  Example("d", ["x", "y"], label=1, rationale=[1, 0])], ["f", "m"], "toy", "test")
+
+    def exps(scores):
+        return [Explanation(i, ["x", "y"], s, 1, "occlusion") for i, s in scores.items()]
+
+    model = exps({"a": [0.9, 0.1], "b": [0.2, 0.8], "c": [0.5, 0.5], "d": [0.0, 0.0]})
+    ref = exps({"a": [0.3, 0.7], "b": [0.5, 0.5], "c": [0.0, 1.0], "d": [1.0, 0.0]})
+    r = relative_mass_accuracy_result(model, ref, ds)
+    # a: ma .9 vs .3 -> log(2); b: .2 <= .5 -> not above; c: ref 0 -> zero reference; d: no attribution
+    assert r.value == pytest.approx(math.log(2.0)) and r.n == 1 and r.method == "occlusion"
+    assert r.excluded == {"not_above_reference": 1, "zero_reference": 1, "zero_attribution": 1}
+    assert r.params["share_above_reference"] == pytest.approx(2 / 3)   # a and c of the 3 pairs with both defined
+    assert r.params["mass_accuracy"] == pytest.approx((0.9 + 0.2 + 0.5) / 3)
+    assert r.params["reference_mass_accuracy"] == pytest.approx((0.3 + 0.5 + 0.0) / 3)
+    assert relative_mass_accuracy_result(model, [], ds).excluded == {"no_reference_explanation": 4}

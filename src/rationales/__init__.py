@@ -29,6 +29,7 @@ _LAZY = {
     "load_classifier": ("rationales.models", "load_classifier"),
     "backbones": ("rationales.models", "backbones"),
     "train": ("rationales.models.train", "train"),
+    "optimize": ("rationales.models.onnx_backend", "optimize"),
     "explain": ("rationales.methods", "explain"),
     "explainers": ("rationales.methods", "explainers"),
     "evaluate": ("rationales.evaluation", "evaluate"),

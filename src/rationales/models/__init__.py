@@ -28,17 +28,31 @@ def backbones() -> list[dict[str, Any]]:
     return [e.to_dict() for e in BACKBONES.entries()]
 
 
-def load_classifier(name_or_dir: str | Path, **options: Any) -> Classifier:
+def load_classifier(name_or_dir: str | Path, *, backend: str | None = None, **options: Any) -> Classifier:
     """A classifier from a backbone name, a saved model folder, or a Hugging Face folder.
 
     ``options`` go to the backbone factory (``label_names``, ``num_labels``, ``seed``,
     ``max_length``, engine settings) or, for a saved folder, override what it stored
     (engine settings).
+
+    ``backend``: what runs a saved transformer's forward. ``auto`` (the default) uses the
+    backend ``rationales optimize`` wrote into the folder (``backend.json``) when it still
+    matches the weights, else torch with a warning; ``torch`` always uses torch (so does
+    ``RATIONALES_BACKEND=torch`` when ``backend`` is not given); a backend's name
+    (``onnx``, ``onnx-int8``, ``openvino-bf16``, ``torch-bf16``) requires that one.
+    Gradient and attention explainers always run on torch.
+    ``describe()["forward_backend"]`` says which one runs.
     """
+    from .onnx_backend import resolve_choice
+
+    choice = resolve_choice(backend)
     target = str(name_or_dir)
     path = Path(target).expanduser()
     if path.is_dir():
-        return _load_folder(path, **options)
+        return _load_folder(path, choice, **options)
+    if choice not in ("auto", "torch"):
+        raise ModelError(f"backend={choice!r} needs a model folder that `rationales optimize` wrote it into; "
+                         f"{target!r} is not a folder")
     if target in BACKBONES:
         return BACKBONES.get(target)(**options)
     if path.exists():
@@ -51,20 +65,29 @@ def load_classifier(name_or_dir: str | Path, **options: Any) -> Classifier:
     return _load_hub(target, **options)
 
 
-def _load_folder(path: Path, **options: Any) -> Classifier:
+def _load_folder(path: Path, backend: str = "auto", **options: Any) -> Classifier:
     manifest_file = path / MANIFEST
     if manifest_file.is_file():
         kind = json.loads(manifest_file.read_text()).get("kind")
         if kind == "transformer":
+            from .onnx_backend import attach_saved
             from .transformer import TransformerClassifier
 
-            return TransformerClassifier.load(path, **options)
+            clf = TransformerClassifier.load(path, **options)
+            attach_saved(clf, path, backend)
+            return clf
+        if backend not in ("auto", "torch"):
+            raise ModelError(f"backend={backend!r}: {path} holds a {kind} model; ONNX backends are for "
+                             f"transformer classifiers")
         if kind == "tfidf":
             from .tfidf import TfidfClassifier
 
             return TfidfClassifier.load(path, **options)
         raise ModelError(f"{manifest_file}: unknown model kind {kind!r}")
     if (path / "config.json").is_file():
+        if backend not in ("auto", "torch"):
+            raise ModelError(f"backend={backend!r}: {path} is a plain Hugging Face folder; save it with "
+                             f"rationales (classifier.save(folder)) and run `rationales optimize` on that")
         return hf_folder_classifier(path, **options)
     raise ModelError(
         f"{path} is neither a saved rationales model (no {MANIFEST}) nor a Hugging Face "

@@ -149,6 +149,8 @@ class TransformerClassifier(EngineClassifier):
         self._encodings = LRUCache(encoding_cache_size, encoding_cache_bytes,
                                    sizeof=_encoding_entry_bytes)
         self.engine = ForwardEngine(self._run_batch, **engine_options)
+        #: what runs the engine's forward: torch, or an ONNX backend (models/onnx_backend.py)
+        self.forward_backend: dict[str, Any] = {"name": "torch"}
 
     def caches(self) -> dict[str, LRUCache]:
         """Every cache this model holds, by name: engine results and encodings."""
@@ -281,7 +283,11 @@ class TransformerClassifier(EngineClassifier):
         return torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()
 
     def invalidate(self) -> None:
-        """Drop cached probabilities (call after changing the weights)."""
+        """Drop cached probabilities (call after changing the weights); an exported forward
+        backend no longer matches the weights either, so the forward goes back to torch."""
+        if self.forward_backend.get("name") != "torch":
+            self.engine.run_batch = self._run_batch
+            self.forward_backend = {"name": "torch"}
         self.engine.clear_cache()
 
     # -- save / load -----------------------------------------------------------------
@@ -329,7 +335,8 @@ class TransformerClassifier(EngineClassifier):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "backbone": self.backbone, "max_length": self.max_length,
-                "prefix": self.prefix, "engine": self.engine.describe()}
+                "prefix": self.prefix, "forward_backend": dict(self.forward_backend),
+                "engine": self.engine.describe()}
 
 
 def load_hf(folder: str | Path, num_labels: int | None = None,

@@ -26,7 +26,7 @@ def test_dedup_and_cache_are_counted():
     out = engine(keys)
     np.testing.assert_array_equal(out, [[2, 3], [1, 3], [2, 3], [3, 15]])
     assert engine.stats == {"requests": 4, "cache_hits": 1, "forward_passes": 3,
-                            "batches": 1, "tokens": 6}
+                            "batches": 1, "tokens": 6, "gradient_forwards": 0, "backward_passes": 0}
     engine(keys[:2])
     assert engine.stats["requests"] == 6 and engine.stats["cache_hits"] == 3
     assert engine.stats["forward_passes"] == 3  # nothing new was run

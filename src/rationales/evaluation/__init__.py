@@ -52,9 +52,10 @@ def evaluate(
     ex_by_id = {ex.id: ex for ex in selected}
     exps = [e for e in explanations if e.example_id in ex_by_id]
     results: list[MetricResult] = []
-    for m in dict.fromkeys(e.method for e in exps):
-        mine = {e.example_id: e for e in exps if e.method == m}
-        results += run_groups(MethodContext(classifier, m, proto, ex_by_id, mine), "method")
+    peers = {m: {e.example_id: e for e in exps if e.method == m} for m in dict.fromkeys(e.method for e in exps)}
+    shared: dict = {}  # results computed once for every method (faithfulness: one engine call)
+    for m, mine in peers.items():
+        results += run_groups(MethodContext(classifier, m, proto, ex_by_id, mine, peers, shared), "method")
     if classification:
         results += run_groups(ClassifierContext(classifier, dataset, proto, selected), "classifier")
     return results

@@ -46,7 +46,9 @@ class BenchmarkRun:
     gold: dict[str, list[int] | None] = field(default_factory=dict)
     labels: dict[str, str | None] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
-    evaluation_cost: dict[str, float] = field(default_factory=dict)
+    #: the evaluation's seconds and engine counters (``requests``, ``cache_hits``,
+    #: ``forward_passes``, ...) and ``cache_share``: the share of requests the cache answered
+    evaluation_cost: dict[str, Any] = field(default_factory=dict)
     #: per-tercile metrics by hardness signal (``strata=``): signal → rows of
     #: :func:`rationales.evaluation.hardness.stratify`
     strata: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -131,6 +133,14 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: after.get(k, 0) - before.get(k, 0) for k in after}
 
 
+def cache_share(stats: dict[str, float]) -> float | None:
+    """The share of engine requests answered from its cache (``cache_hits / requests``):
+    for the evaluation, the masked inputs an explainer (or another method) had already
+    asked, e.g. occlusion's leave-one-out passes behind ``tau_loo``. None without requests."""
+    requests = stats.get("requests", 0)
+    return float(stats.get("cache_hits", 0)) / requests if requests else None
+
+
 def benchmark(
     classifier: Classifier,
     dataset: Dataset,
@@ -193,12 +203,14 @@ def benchmark(
             timing[m] = {"seconds": seconds, "explanations": len(got),
                          "seconds_per_explanation": seconds / max(1, len(got)),
                          "forward_passes": d.get("forward_passes", 0), "cache_hits": d.get("cache_hits", 0),
-                         "tokens": d.get("tokens", 0)}
+                         "tokens": d.get("tokens", 0), "gradient_forwards": d.get("gradient_forwards", 0),
+                         "backward_passes": d.get("backward_passes", 0)}
             explanations += got
 
     before, t0 = _stats(classifier), time.perf_counter()
     results = evaluate(classifier, explanations, selected, proto, classification=False)
-    cost = {"seconds": time.perf_counter() - t0, **_delta(_stats(classifier), before)}
+    cost: dict[str, Any] = {"seconds": time.perf_counter() - t0, **_delta(_stats(classifier), before)}
+    cost["cache_share"] = cache_share(cost)
     results += classify(classifier, dataset, proto, selected)
 
     sample_ids = [ex.id for ex in examples if proto.gold_mask(ex) is not None][:sample] or [ex.id for ex in examples[:sample]]

@@ -43,6 +43,12 @@ class MethodContext:
     examples: dict[str, Example]
     #: example id → this method's explanation (failed ones included)
     explanations: dict[str, Explanation]
+    #: every method's explanations of this evaluation (method → example id → explanation),
+    #: so a group can compute all methods at once (faithfulness sends all their masks to
+    #: the engine in one call); empty means "this method alone"
+    peers: dict[str, dict[str, Explanation]] = field(default_factory=dict)
+    #: scratch space shared by the contexts of one evaluation (results computed once for all)
+    shared: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def missing(self) -> list[str]:
@@ -175,12 +181,20 @@ def faithfulness_group(c: MethodContext) -> list[MetricResult]:
     """Comprehensiveness, sufficiency, AOPC (when asked) and τ LOO, through the engine."""
     proto = c.protocol
     missing = c.missing
-    # failed explanations go in too: faithfulness excludes and counts them itself
-    res = faithfulness(
-        c.classifier, list(c.explanations.values()), c.examples,
-        hard=lambda e: hard_rationale(e, proto.hard), hard_name=proto.hard,
-        removal=proto.removal, aopc_bins=proto.aopc_bins if proto.aopc else None, tau_loo=proto.tau_loo,
-    )[c.method]
+    # Every method of the evaluation at once (when the context knows them): the masks of
+    # all methods, sizes and the leave-one-out set go to the engine together, deduplicated
+    # across methods; each method's values are the same as when computed alone.
+    peers = c.peers if c.method in c.peers else {c.method: c.explanations}
+    key = ("faithfulness", proto.hard, proto.removal, proto.aopc_bins if proto.aopc else None, proto.tau_loo,
+           tuple(peers))
+    if key not in c.shared:
+        # failed explanations go in too: faithfulness excludes and counts them itself
+        c.shared[key] = faithfulness(
+            c.classifier, [e for exps in peers.values() for e in exps.values()], c.examples,
+            hard=lambda e: hard_rationale(e, proto.hard), hard_name=proto.hard,
+            removal=proto.removal, aopc_bins=proto.aopc_bins if proto.aopc else None, tau_loo=proto.tau_loo,
+        )
+    res = c.shared[key][c.method]
     no_exp = {"no_explanation": len(missing)} if missing else {}
     return [_with(r, c.method, no_exp, missing) for r in res]
 

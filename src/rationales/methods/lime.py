@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-import numpy as np
+from ..errors import ParameterError
+from ._surrogate import SURROGATE_DEFAULTS, SurrogateExplainer
+from .base import register
 
-from ..models.base import Classifier, check_removal
-from ..types import Example, Explanation
-from ._surrogate import check_samples, seeded_attribution, word_presence_forward
-from ._util import pad_to_words, prob_list, truncation_info, words_used
-from .base import Explainer, register
+if TYPE_CHECKING:
+    import torch
 
 
 @register
-class LimeExplainer(Explainer):
+class LimeExplainer(SurrogateExplainer):
     """LIME: a weighted linear surrogate fitted on random word subsets (Captum's Lime).
 
     Each sample keeps every word with probability 0.5 (Captum's default sampler); the
@@ -22,46 +21,39 @@ class LimeExplainer(Explainer):
     (``kernel_width``) and a ridge regression (``alpha``) is fitted to p(target). Ridge,
     not Captum's default lasso, because the original LIME text explainer uses ridge and
     lasso with a fixed alpha zeroes most words of a long post, leaving ties.
+    ``stop="fixed"`` draws ``n_samples``; ``stop="adaptive"`` (the default) draws rounds
+    of ``round_size`` until the top-``top_k`` words are unchanged over two consecutive
+    rounds and every coefficient's standard error is at most ``tol`` (``n_samples`` caps it).
     """
 
     name = "lime"
-    stochastic = True
-    defaults: ClassVar[dict[str, Any]] = {
-        "n_samples": 500,
-        "seed": 0,
-        "removal": "delete",
-        "kernel_width": 1.0,
-        "alpha": 1.0,
-    }
+    defaults: ClassVar[dict[str, Any]] = {**SURROGATE_DEFAULTS, "kernel_width": 1.0, "alpha": 1.0}
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        check_samples(self.name, self.params["n_samples"])
-        check_removal(self.params["removal"])
         if float(self.params["kernel_width"]) <= 0 or float(self.params["alpha"]) < 0:
-            raise ValueError("lime: kernel_width must be > 0 and alpha >= 0")
-
-    def explain_one(self, classifier: Classifier, example: Example, target: int) -> Explanation:
-        from captum._utils.models.linear_model import SkLearnRidge
-        from captum.attr import Lime
+            raise ParameterError("lime: kernel_width must be > 0 and alpha >= 0")
         from captum.attr._core.lime import get_exp_kernel_similarity_function
 
-        p = self.params
-        n_words = len(example.words)
-        used = words_used(classifier, example)
-        full = classifier.predict_proba_masked(example, np.ones((1, n_words), dtype=bool), p["removal"])[0]
-        scores = np.zeros(used)
-        if used:
-            lime = Lime(
-                word_presence_forward(classifier, example, used, p["removal"]),
-                interpretable_model=SkLearnRidge(alpha=float(p["alpha"])),
-                similarity_func=get_exp_kernel_similarity_function("cosine", float(p["kernel_width"])),
-            )
-            scores = seeded_attribution(lime, used, target, p["n_samples"], p["seed"])
-        return self.make(
-            example,
-            pad_to_words(scores, n_words),
-            target,
-            probs=prob_list(full),
-            **truncation_info(example, used),
-        )
+        self._kernel = get_exp_kernel_similarity_function("cosine", float(self.params["kernel_width"]))
+
+    def sampler(self, inputs: torch.Tensor, used: int) -> Callable[[], torch.Tensor]:
+        from captum.attr._core.lime import default_perturb_func
+
+        return lambda: default_perturb_func(inputs, num_interp_features=used)
+
+    def similarity(self, inputs: torch.Tensor, sample: torch.Tensor, used: int) -> torch.Tensor:
+        import torch
+
+        # Captum's Lime compares in input space: present words are 1 (the input), absent 0
+        # (the baseline), exactly default_from_interp_rep_transform with one feature a word.
+        sim = self._kernel(inputs, sample.to(inputs.dtype), sample)
+        return torch.tensor([float(sim)])
+
+    def linear_model(self) -> Any:
+        from captum._utils.models.linear_model import SkLearnRidge
+
+        return SkLearnRidge(alpha=float(self.params["alpha"]))
+
+    def penalty(self) -> float:
+        return float(self.params["alpha"])

@@ -14,7 +14,11 @@ ids; for tf-idf: the tuple of words). The engine
 and counts what it did in ``stats``: ``requests`` (keys asked for), ``cache_hits`` (keys
 answered without running the model, including duplicates within a call),
 ``forward_passes`` (sequences actually run), ``batches`` and ``tokens`` (the sum of the
-lengths of the sequences run, padding excluded).
+lengths of the sequences run, padding excluded). Gradient explainers run their model
+outside the engine (it caches probabilities, not gradients) and report what they ran with
+:meth:`ForwardEngine.count_gradient_passes`: ``gradient_forwards`` (sequences run forward
+on the gradient path, with or without a backward) and ``backward_passes`` (sequences
+back-propagated), so their cost is counted like everyone else's.
 
 Memory: the cache (an :class:`LRUCache`) is bounded by entries (``cache_size``) and by
 approximate bytes (``cache_bytes``, default 256 MiB: each entry counts its key, the key's
@@ -45,7 +49,8 @@ import numpy as np
 
 from ..errors import ParameterError
 
-STAT_NAMES = ("requests", "cache_hits", "forward_passes", "batches", "tokens")
+STAT_NAMES = ("requests", "cache_hits", "forward_passes", "batches", "tokens",
+              "gradient_forwards", "backward_passes")
 
 #: the engine cache's default byte bound (keys, rows and bookkeeping; see :class:`LRUCache`)
 DEFAULT_CACHE_BYTES = 256 * 2**20
@@ -301,6 +306,15 @@ class ForwardEngine:
         """Set every counter in ``stats`` back to zero (the cache is kept)."""
         for k in STAT_NAMES:
             self.stats[k] = 0
+
+    def count_gradient_passes(self, forwards: int, backwards: int) -> None:
+        """Record sequences a gradient method ran outside the engine: ``forwards`` run
+        forward on the gradient path, ``backwards`` of them back-propagated."""
+        if forwards < 0 or backwards < 0:
+            raise ValueError(f"pass counts must be >= 0, got {forwards} forwards and {backwards} backwards")
+        with self._lock:
+            self.stats["gradient_forwards"] += int(forwards)
+            self.stats["backward_passes"] += int(backwards)
 
     def thread_last_ran(self) -> list[Hashable]:
         """The keys the current thread's latest call ran through the model (not cached)."""

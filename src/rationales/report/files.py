@@ -41,6 +41,11 @@ def write_markdown(run: "BenchmarkRun", path: Path) -> Path:
         "",
         markdown_table(run.results, run.timing),
         "",
+        *([f"Evaluation: {run.evaluation_cost.get('seconds', 0):.1f} s, "
+           f"{int(run.evaluation_cost.get('forward_passes', 0))} forward passes, "
+           f"{int(run.evaluation_cost.get('cache_hits', 0))} of {int(run.evaluation_cost.get('requests', 0))} "
+           f"requests answered from the engine's cache ({run.evaluation_cost['cache_share']:.1%}).", ""]
+          if run.evaluation_cost.get("cache_share") is not None else []),
         *strata_lines(run),
     ])
     path.write_text(text, encoding="utf-8")

@@ -120,7 +120,9 @@ def render_html(run: "BenchmarkRun") -> str:
     ]
     cost = run.evaluation_cost
     cost_line = (f"<p>Evaluation: {cost.get('seconds', 0):.1f} s, {int(cost.get('forward_passes', 0))} forward passes, "
-                 f"{int(cost.get('cache_hits', 0))} answered from the engine's cache.</p>") if cost else ""
+                 f"{int(cost.get('cache_hits', 0))} answered from the engine's cache"
+                 + (f" ({cost['cache_share']:.1%} of {int(cost.get('requests', 0))} requests)"
+                    if cost.get("cache_share") is not None else "") + ".</p>") if cost else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>rationales benchmark: {html.escape(str(run.model.get('name')))} on {html.escape(run.dataset)}</title>
 <style>{CSS}</style></head><body>

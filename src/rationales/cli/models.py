@@ -43,17 +43,32 @@ def train_command(
     labels: Optional[str] = typer.Option(None, "--labels", help="Label scheme passed to the loader (hatexplain: 3class "
                                          "or binary for toxic vs normal); the same as -o labels=..."),
     opt: Optional[List[str]] = LOADER_OPTIONS,
-    rationale_loss: Optional[str] = typer.Option(None, "--rationale-loss", help="hatexplain or xmutest (none by default)."),
+    rationale_loss: Optional[str] = typer.Option(None, "--rationale-loss", help="hatexplain, xmutest, or prior (with "
+                                                 "--rationales-from: align the model's gradient×input with the "
+                                                 "explanations' scores); none by default."),
     rationale_weight: float = typer.Option(0.001, "--rationale-weight", help="λ of the hatexplain loss."),
     rationale_gamma: float = typer.Option(5.0, "--rationale-gamma", help="γ of softmax(γ·mask) in the hatexplain loss."),
     alpha: float = typer.Option(0.7, "--alpha", help="Weight of the attention BCE in the xmutest loss."),
-    rationales_from: Optional[Path] = typer.Option(None, "--rationales-from", help="Stage 2: JSONL of explanations "
-                                                   "whose hard rationales supervise training."),
+    rationales_from: Optional[Path] = typer.Option(None, "--rationales-from", help="JSONL of explanations of the "
+                                                   "training posts (rationales explain --out): stage 2, their hard "
+                                                   "rationales supervise training; with --rationale-loss prior, "
+                                                   "their scores are the priors."),
     machine_rationale: str = typer.Option("xmutest", "--machine-rationale", help="With --rationales-from: the rule that "
                                           "turns an explanation's scores into a hard rationale when it carries none: "
                                           "xmutest, top_k=K, top_fraction=F or threshold=T (see rationales.rules)."),
+    prior_alignment: str = typer.Option("kl", "--prior-alignment", help="With --rationale-loss prior: kl "
+                                        "(KL(softmax(prior/T) ‖ softmax(attribution/T))) or mse, on scores divided "
+                                        "by their largest |value|."),
+    prior_weight: float = typer.Option(1.0, "--prior-weight", help="λ of the prior loss: CE + λ·alignment."),
+    prior_temperature: float = typer.Option(0.5, "--prior-temperature", help="T of the kl prior alignment."),
     epochs: int = typer.Option(3, "--epochs"),
     batch_size: int = typer.Option(16, "--batch-size"),
+    grad_accum: int = typer.Option(1, "--grad-accum", min=1, help="Batches per optimizer step (effective batch: "
+                                   "batch size × grad accum; the schedule counts optimizer steps)."),
+    group_by_length: bool = typer.Option(True, "--group-by-length/--random-batches", help="Batch posts of similar "
+                                         "length (less padding; the default) or draw random batches."),
+    bf16: bool = typer.Option(False, "--bf16", help="bfloat16 autocast where the CPU has native bf16 (AVX512-BF16 "
+                              "or AMX); elsewhere a warning, and fp32."),
     lr: float = typer.Option(2e-5, "--lr"),
     warmup: float = typer.Option(0.1, "--warmup", help="Fraction of steps with linear warm-up."),
     max_length: int = typer.Option(128, "--max-length", help="Subword tokens per input (longer texts keep the words that fit)."),
@@ -82,7 +97,10 @@ def train_command(
                     rationale_weight=rationale_weight, rationale_gamma=rationale_gamma, alpha=alpha,
                     epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, max_length=max_length,
                     seed=seed, out=out, rationales_from=rationales_from,
-                    machine_rationale=machine_rationale, threads=threads, freeze=freeze)
+                    machine_rationale=machine_rationale, threads=threads, freeze=freeze,
+                    prior_alignment=prior_alignment, prior_weight=prior_weight,
+                    prior_temperature=prior_temperature, group_by_length=group_by_length,
+                    grad_accum=grad_accum, bf16=bf16)
     metrics = getattr(clf, "metrics", {}).get("eval")
     config = getattr(clf, "train_config", {})
     if metrics:
@@ -90,4 +108,12 @@ def train_command(
         typer.echo(f"best epoch {config.get('best_epoch', '-')}: accuracy {metrics['accuracy']:.4f}  "
                    f"macro-F1 {metrics['macro_f1']:.4f}  AUROC "
                    f"{'n/a' if auroc is None else f'{auroc:.4f}'} on {config.get('eval_data')}")
+    source = config.get("rationales_from")
+    if rationale_loss == "prior" and source:
+        typer.echo(f"priors: {source['with_prior']} posts; without a prior (CE only): {source['without']} "
+                   f"({source['failed_skipped']} failed, {source['all_zero_skipped']} all-zero explanations)")
+    speed = config.get("throughput") or {}
+    if speed.get("tokens_per_second"):
+        typer.echo(f"{speed['tokens_per_second']:.0f} tokens/s in training steps, "
+                   f"{speed['padding_share']:.1%} of the batches padding")
     typer.echo(f"trained in {config.get('train_seconds')} s; saved to {out}")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError, ParameterError
-from .base import LLMBackend, LLMError, Messages
+from .base import LLMBackend, LLMError, Messages, Reply, TokenLogprob
 
 _SERVERS: dict[tuple[str, int, int], Any] = {}
 _LOCK = threading.Lock()
@@ -93,6 +93,10 @@ class LlamaCppBackend(LLMBackend):
 
     kind = "llamacpp"
     constrains_output = True
+    #: ``handle_chat_completions`` returns OpenAI-style ``logprobs.content`` when asked
+    #: (``logprobs``/``top_logprobs``). They are the model's distribution at each step
+    #: *before* the JSON-schema grammar filters it: renormalise over the allowed tokens.
+    gives_logprobs = True
 
     def __init__(
         self,
@@ -136,14 +140,20 @@ class LlamaCppBackend(LLMBackend):
             "messages": messages,
             "max_tokens": int(params["max_new_tokens"]),
             "temperature": float(params["temperature"]),
-            "seed": 0,
+            "seed": int(params.get("sample", 0)),
             "cache_prompt": True,
         }
+        if params.get("top_logprobs"):
+            req["logprobs"] = True
+            req["top_logprobs"] = int(params["top_logprobs"])
         if params.get("schema") is not None:
             req["response_format"] = {"type": "json_schema", "json_schema": {"schema": params["schema"]}}
         return req
 
     def _generate(self, messages: Messages, params: dict[str, Any]) -> str:
+        return str(self._generate_reply(messages, params).text)
+
+    def _generate_reply(self, messages: Messages, params: dict[str, Any]) -> Reply:
         server = load_server(str(self.path), self.n_ctx, self.n_threads)
         try:
             body = server.handle_chat_completions(self.request(messages, params))
@@ -159,7 +169,16 @@ class LlamaCppBackend(LLMBackend):
             text = choice["message"].get("content") or ""
         except (KeyError, IndexError, TypeError, AttributeError):
             raise LLMError(f"llama.cpp answered without choices: {str(body)[:200]}") from None
-        return str(text)
+        logprobs: tuple[TokenLogprob, ...] | None = None
+        if params.get("top_logprobs"):
+            try:
+                logprobs = tuple(
+                    (str(t["token"]), float(t["logprob"]),
+                     tuple((str(c["token"]), float(c["logprob"])) for c in t.get("top_logprobs", [])))
+                    for t in (choice.get("logprobs") or {}).get("content") or [])
+            except (KeyError, TypeError, ValueError):
+                raise LLMError(f"llama.cpp answered malformed logprobs: {str(choice)[:200]}") from None
+        return Reply(str(text), logprobs=logprobs)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "path": str(self.path), "n_ctx": self.n_ctx,

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .base import LLMBackend, Messages
+from .base import LLMBackend, Messages, Reply
 
-Answer = str | BaseException
+Answer = str | Reply | BaseException
 
 
 class ReplayBackend(LLMBackend):
@@ -19,7 +19,9 @@ class ReplayBackend(LLMBackend):
 
     With a mapping, the first key (in order) found in the conversation's user messages,
     the latest message first, gives the answer; ``default`` answers when none is found (None = an error).
-    An answer that is an exception instance is raised, to replay a failure.
+    An answer that is an exception instance is raised, to replay a failure; a
+    :class:`Reply` is given as it is (to replay token log-probabilities: pass
+    ``gives_logprobs=True``). ``params`` holds the latest call's generation parameters.
     """
 
     kind = "replay"
@@ -32,8 +34,11 @@ class ReplayBackend(LLMBackend):
         name: str = "replay",
         max_new_tokens: int = 256,
         cache: bool | str | Path | None = None,
+        gives_logprobs: bool = False,
     ) -> None:
         super().__init__(max_new_tokens=max_new_tokens, cache=cache)
+        self.gives_logprobs = gives_logprobs
+        self.params: dict[str, Any] = {}
         self.answers = answers
         self.default = default
         self.name = name
@@ -44,7 +49,11 @@ class ReplayBackend(LLMBackend):
         return self.name
 
     def _generate(self, messages: Messages, params: dict[str, Any]) -> str:
+        return str(self._generate_reply(messages, params).text)
+
+    def _generate_reply(self, messages: Messages, params: dict[str, Any]) -> Reply:
         self.calls.append(messages)
+        self.params = dict(params)
         answer: Answer | None
         if callable(self.answers):
             answer = self.answers(messages)
@@ -56,4 +65,4 @@ class ReplayBackend(LLMBackend):
                 raise LookupError(f"replay backend {self.name!r} has no answer for this prompt")
         if isinstance(answer, BaseException):
             raise answer
-        return str(answer)
+        return answer if isinstance(answer, Reply) else Reply(str(answer))

@@ -11,7 +11,11 @@ writes what it has to the JSON file as it goes, so a partial run is usable:
   normal, first in dataset order): accuracy and macro-F1, failures counted as wrong;
 - ``benchmark``: `llm`, `ngram`, `union` through the protocol: token F1, IOU F1, AUPRC,
   comprehensiveness, sufficiency; also token F1 of each method's own hard rationale;
-- ``counterfactual``: flip rate and mean words changed;
+- ``counterfactual``: flip rate and mean words changed, per ``--cf-strategies`` (``plain``,
+  ``causal``; they alternate post by post, so a cut run compares the same posts);
+- ``posthoc``: ``llm_posthoc`` per strategy and LIME, post by post, under the protocol
+  (plausibility and faithfulness on the posts done), seconds per post;
+- ``cf_match`` (no LLM): match statistics on ``--match-posts`` posts against ``--pool``;
 - ``variants`` (not in the default list): each prompt variant on the first
   ``--variant-posts`` posts: parse rate, hallucinated phrases, token F1 of the named words
   against the gold rationale (instance macro), seconds per post.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,12 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=100)
     ap.add_argument("--zeroshot-posts", type=int, default=200)
     ap.add_argument("--cf-posts", type=int, default=100)
+    ap.add_argument("--cf-strategies", default="plain", help="counterfactual strategies, e.g. causal,plain")
+    ap.add_argument("--match-posts", type=int, default=100)
+    ap.add_argument("--posthoc-posts", type=int, default=50)
+    ap.add_argument("--posthoc-samples", type=int, default=8, help="llm_posthoc's n_samples")
+    ap.add_argument("--posthoc-strategies", default="perturbation,prediction,instruction,explanation")
+    ap.add_argument("--pool", default="hatexplain:validation", help="cf_match's pool")
     ap.add_argument("--prompt", default="fewshot")
     ap.add_argument("--phases", default="llm,zeroshot,benchmark,counterfactual")
     ap.add_argument("--variant-posts", type=int, default=20)
@@ -50,6 +61,7 @@ def main() -> None:
     from rationales.evaluation.protocols import get_protocol
     from rationales.llm import get_backend
     from rationales.llm.prompts import RATIONALE_SCHEMA, prompt_lang, rationale_messages
+    from rationales.types import Dataset
     from rationales.words import detect_lang
 
     out: dict[str, Any] = {"args": vars(args), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -163,7 +175,7 @@ def main() -> None:
             save()
             print(f"zeroshot {len(preds)}/{len(chosen)} acc={zs['accuracy']:.3f} f1={zs['macro_f1']:.3f}", flush=True)
 
-    if "benchmark" in phases or "counterfactual" in phases:
+    if "benchmark" in phases or "counterfactual" in phases or "posthoc" in phases:  # cf_match loads its own
         from rationales.models import load_classifier
 
         clf = load_classifier(args.model)
@@ -197,28 +209,115 @@ def main() -> None:
         save()
         print(json.dumps(out["own_rationale"], indent=1), flush=True)
 
+    if "posthoc" in phases:
+        from rationales.evaluation import evaluate
+        from rationales.methods import explain
+
+        # One post at a time, every strategy (and LIME) on it before the next post: each
+        # answer is cached as it comes and a run cut short compares the methods on the same
+        # posts; the metrics are recomputed on the posts done after each one.
+        strategies = [x.strip() for x in args.posthoc_strategies.split(",") if x.strip()]
+        ph: dict[str, Any] = {"n_samples": args.posthoc_samples, "posts": 0,
+                              "seconds": {m: 0.0 for m in [*strategies, "lime"]}}
+        out["posthoc"] = ph
+        done: list[Any] = []
+        exps_all: list[Any] = []
+        for ex in posts[: args.posthoc_posts]:
+            for strategy in strategies:
+                t0 = time.perf_counter()
+                e = explain(clf, [ex], methods=["llm_posthoc"], params={"llm_posthoc": {
+                    "llm": backend, "strategy": strategy, "n_samples": args.posthoc_samples}})[0]
+                ph["seconds"][strategy] += time.perf_counter() - t0
+                exps_all.append(replace(e, method=f"llm_posthoc:{strategy}"))
+            t0 = time.perf_counter()
+            exps_all += explain(clf, [ex], methods=["lime"])
+            ph["seconds"]["lime"] += time.perf_counter() - t0
+            done.append(ex)
+            ph["posts"] = len(done)
+            results = evaluate(clf, exps_all, Dataset(list(done), list(ds.label_names), name=ds.name, split=ds.split),
+                               "hatexplain", classification=False)
+            ph["results"] = [{"method": r.method, "name": r.name, "variant": r.variant, "value": r.value, "n": r.n}
+                             for r in results]
+            ph["seconds_per_post"] = {m: v / len(done) for m, v in ph["seconds"].items()}
+            ph["failed"] = {m: sum(e.failed is not None for e in exps_all if e.method == m)
+                            for m in {e.method for e in exps_all}}
+            ph["hallucinated"] = {m: sum(int(e.info.get("n_hallucinated", 0) or 0) for e in exps_all
+                                         if e.method == m) for m in {e.method for e in exps_all}}
+            ph["answers"] = [{"id": e.example_id, "method": e.method, "answer": e.info.get("answer")}
+                             for e in exps_all if e.method.startswith("llm_posthoc")]
+            save()
+            print(f"posthoc {len(done)} posts {time.strftime('%H:%M:%S')} "
+                  f"{ {m: round(v, 1) for m, v in ph['seconds_per_post'].items()} }", flush=True)
+
     if "counterfactual" in phases:
         from rationales.methods import explain
 
-        cf: dict[str, Any] = {"n": 0, "flipped": 0, "failed": 0, "words_changed": [], "seconds": 0.0}
-        out["counterfactual"] = cf
-        for i in range(0, min(args.cf_posts, len(posts)), 5):
-            chunk = posts[i: i + 5]
-            t0 = time.perf_counter()
-            exps = explain(clf, chunk, methods=["counterfactual"], params={"counterfactual": {"llm": backend}})
-            cf["seconds"] += time.perf_counter() - t0
-            for e in exps:
-                cf["n"] += 1
-                cf["failed"] += int(e.failed is not None)
-                if e.info.get("flipped"):
-                    cf["flipped"] += 1
-                    cf["words_changed"].append(int(e.info.get("words_changed", 0)))
-            cf["flip_rate"] = cf["flipped"] / cf["n"]
-            cf["mean_words_changed"] = (sum(cf["words_changed"]) / len(cf["words_changed"])
-                                        if cf["words_changed"] else None)
-            cf["seconds_per_post"] = cf["seconds"] / cf["n"]
-            save()
-            print(f"counterfactual {cf['n']} flip={cf['flip_rate']:.2f}", flush=True)
+        # Strategies alternate post by post, so a run cut short has them on the same posts.
+        strategies = [x.strip() for x in args.cf_strategies.split(",") if x.strip()]
+        out["counterfactual"] = {}
+        for i in range(min(args.cf_posts, len(posts))):
+            chunk = posts[i: i + 1]
+            for strategy in strategies:
+                cf = out["counterfactual"].setdefault(strategy, {
+                    "n": 0, "flipped": 0, "failed": 0, "words_changed": [], "verified_words_changed": [],
+                    "probability_change": [], "llm_calls": 0, "seconds": 0.0, "failures": []})
+                t0 = time.perf_counter()
+                exps = explain(clf, chunk, methods=["counterfactual"],
+                               params={"counterfactual": {"llm": backend, "strategy": strategy}})
+                cf["seconds"] += time.perf_counter() - t0
+                for e in exps:
+                    cf["n"] += 1
+                    cf["failed"] += int(e.failed is not None)
+                    cf["llm_calls"] += int(e.info.get("llm_calls", e.info.get("tries", 0)) or 0)
+                    if e.failed is not None:
+                        cf["failures"].append(e.failed[:160])
+                    if "words_changed" in e.info:
+                        cf["verified_words_changed"].append(int(e.info["words_changed"]))
+                        cf["probability_change"].append(float(e.info["probability_change"]))
+                    if e.info.get("flipped"):
+                        cf["flipped"] += 1
+                        cf["words_changed"].append(int(e.info.get("words_changed", 0)))
+                    cf.setdefault("examples", []).append({
+                        "id": e.example_id, "post": " ".join(e.words), "edited": e.info.get("edited"),
+                        "concept": e.info.get("concept"), "flipped": e.info.get("flipped"),
+                        "scores": {w: round(v, 3) for w, v in zip(e.words, e.scores) if v}})
+                cf["flip_rate"] = cf["flipped"] / cf["n"]
+                cf["mean_words_changed"] = (sum(cf["words_changed"]) / len(cf["words_changed"])
+                                            if cf["words_changed"] else None)
+                cf["mean_probability_change"] = (sum(cf["probability_change"]) / len(cf["probability_change"])
+                                                 if cf["probability_change"] else None)
+                cf["seconds_per_post"] = cf["seconds"] / cf["n"]
+                save()
+                print(f"counterfactual {strategy} {cf['n']} flip={cf['flip_rate']:.2f} failed={cf['failed']} "
+                      f"{cf['seconds_per_post']:.1f}s/post", flush=True)
+
+    if "cf_match" in phases:
+        from rationales.methods import explain
+        from rationales.models import load_classifier
+
+        clf = load_classifier(args.model)
+        sub = posts[: args.match_posts]
+        t0 = time.perf_counter()
+        exps = explain(clf, sub, methods=["cf_match"], params={"cf_match": {"pool": args.pool}})
+        seconds = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        explain(clf, sub, methods=["cf_match"], params={"cf_match": {"pool": args.pool}})
+        warm = time.perf_counter() - t1
+        ok = [e for e in exps if e.failed is None]
+        rules = [e.info["match"]["rule"] for e in ok]
+        out["cf_match"] = {
+            "n": len(exps), "failed": len(exps) - len(ok), "pool": args.pool,
+            "pool_size": ok[0].info["pool_size"] if ok else None,
+            "other_label_rate": rules.count("other label") / max(1, len(ok)),
+            "mean_similarity": sum(e.info["match"]["similarity"] for e in ok) / max(1, len(ok)),
+            "mean_words_scored": sum(sum(1 for s in e.scores if s > 0) for e in ok) / max(1, len(ok)),
+            "mean_words": sum(len(e.words) for e in ok) / max(1, len(ok)),
+            "seconds_first_call": seconds, "seconds_per_post_warm": warm / max(1, len(exps)),
+            "examples": [{"post": " ".join(e.words), "match": e.info["match"]["text"],
+                          "match_label": e.info["match"]["label"]} for e in ok[:3]],
+        }
+        save()
+        print(json.dumps({k: v for k, v in out["cf_match"].items() if k != "examples"}), flush=True)
     out["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     save()
 

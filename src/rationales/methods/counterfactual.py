@@ -21,6 +21,11 @@ failed when ``require_flip`` is True). ``info`` holds the ``edited`` text, ``fli
 The edited text is split into words like the original: by the segmenter when the
 original words are what the segmenter gives for their joined text, else at whitespace
 (pre-tokenised datasets such as HateXplain).
+
+``strategy="causal"`` runs the three-step pipeline of :mod:`rationales.methods._causal`
+instead (concepts → the words carrying each → a rewrite of only those words, verified;
+each changed word scored by its measured share of the probability drop). The default
+``strategy="plain"`` is the single minimal-edit question above.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from ..llm.prompts import COUNTERFACTUAL_SCHEMA, counterfactual_messages, counte
 from ..models.base import Classifier
 from ..types import Example, Explanation
 from ..words import segment
+from ._causal import causal_counterfactuals, span_shares
 from ._util import forward_passes
 from .base import register
 from .llm import LLMMethod
@@ -79,7 +85,11 @@ class CounterfactualExplainer(LLMMethod):
         # an edit that rewrites more than this share of the words is not a minimal edit
         # (it says nothing about which words matter): it is rejected and asked again
         "max_change": 0.5,
+        # plain: one minimal-edit question; causal: concepts -> their words -> a rewrite of
+        # only those words (max_tries rewrites, one concept each)
+        "strategy": "plain",
     }
+    STRATEGIES: ClassVar[tuple[str, ...]] = ("plain", "causal")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -87,10 +97,15 @@ class CounterfactualExplainer(LLMMethod):
             raise ValueError(f"counterfactual: max_tries must be >= 1, got {self.params['max_tries']}")
         if not 0.0 < float(self.params["max_change"]) <= 1.0:
             raise ValueError(f"counterfactual: max_change must be in (0, 1], got {self.params['max_change']}")
+        if self.params["strategy"] not in self.STRATEGIES:
+            raise ValueError(f"counterfactual: strategy must be one of {', '.join(self.STRATEGIES)}, "
+                             f"got {self.params['strategy']!r}")
 
     def explain_batch(self, classifier: Classifier, examples: list[Example],
                       targets: list[int]) -> list[Explanation]:
         backend = self.backend()
+        if self.params["strategy"] == "causal":
+            return self._causal(classifier, examples, targets, backend)
         names = classifier.label_names
         start = forward_passes(classifier)
         base = classifier.predict_proba(examples)
@@ -180,3 +195,40 @@ class CounterfactualExplainer(LLMMethod):
             new_label=best["new_label"], p_after=best["p_after"],
             probability_change=p_before - best["p_after"], words_changed=changed,
             rationale=[1 if s > 0 else 0 for s in scores], answer=best["answer"], **common)
+
+    def _causal(self, classifier: Classifier, examples: list[Example], targets: list[int],
+                backend: Any) -> list[Explanation]:
+        start = forward_passes(classifier)
+        recs = causal_counterfactuals(classifier, examples, targets, backend, int(self.params["max_tries"]),
+                                      int(self.params["max_new_tokens"]), split_like)
+        spent = forward_passes(classifier)
+        share = None if start is None or spent is None else (spent - start) // max(1, len(examples))
+        out = []
+        for ex, t, rec in zip(examples, targets, recs):
+            best = rec.pop("best", None)
+            failed = rec.pop("failed", None)
+            common = dict(llm=backend.spec, strategy="causal", tries=len(rec["attempts"]), **rec)
+            if best is None or failed is not None:
+                out.append(self.finish(ex, np.zeros(len(ex.words)), t, backend, failed, share,
+                                       flipped=False, **common))
+                continue
+            drop = rec["p_before"] - best["p_after"]
+            spans = [tuple(s) for s in best["spans"]]
+            shares, how = span_shares(drop, best["undo"])
+            scores = np.zeros(len(ex.words))
+            if drop > 0:
+                for (a, b), sh in zip(spans, shares):
+                    scores[a:b] = drop * sh / (b - a)
+            failed = None
+            if not best["flipped"] and self.params["require_flip"]:
+                failed = f"no rewrite flipped the label in {len(rec['attempts'])} tries"
+                scores = np.zeros(len(ex.words))
+            out.append(self.finish(
+                ex, scores, t, backend, failed, share, concept=best["concept"],
+                changed_words=best["changed_words"], edited=" ".join(best["edited_words"]),
+                edited_words=best["edited_words"], flipped=bool(best["flipped"]), new_label=best["new_label"],
+                p_after=best["p_after"], probability_change=drop, words_changed=best["words_changed"],
+                shares=[{"words": list(ex.words[a:b]), "start": a, "undo": u, "share": sh}
+                        for (a, b), u, sh in zip(spans, best["undo"], shares)],
+                share_method=how, rationale=[1 if s > 0 else 0 for s in scores], **common))
+        return out

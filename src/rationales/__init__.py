@@ -36,6 +36,7 @@ _LAZY = {
     "metrics": ("rationales.evaluation", "metrics"),
     "protocols": ("rationales.evaluation", "protocols"),
     "benchmark": ("rationales.evaluation.benchmark", "benchmark"),
+    "simulate": ("rationales.evaluation.simulate", "simulate"),
     "write_report": ("rationales.report", "write_all"),
     "pipelines": ("rationales.pipelines", ""),  # the module itself: rx.pipelines.xmutest(...)
 }

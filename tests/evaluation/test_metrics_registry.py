@@ -19,7 +19,7 @@ def test_every_metric_says_direction_family_and_aggregation():
     for m in listed:
         assert m["direction"] in ("higher", "lower") and m["family"] and m["aggregation"]
     assert LOWER_IS_BETTER == {"sufficiency", "aopc_sufficiency", "failure_rate", "llm_failure_rate",
-                               "hallucination_rate", "words_changed", "pair_difference"}
+                               "hallucination_rate", "words_changed", "pair_difference", "nle_not_in_post_rate"}
 
 
 @pytest.mark.parametrize("name, protocol, expected", [

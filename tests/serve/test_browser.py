@@ -214,7 +214,7 @@ def test_keyboard_only_explain_and_read_scores(page, server):
     page.keyboard.type(POSTS["en"])
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#result .row[data-method='ngram'] .word")
-    for _ in range(20):  # on to the first word of the first method row
+    for _ in range(60):  # on to the first word of the first method row (past every method's checkbox)
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.classList.contains('word')"):
             break

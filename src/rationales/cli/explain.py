@@ -71,6 +71,8 @@ def render(console: Any, example: Any, explanations: list[Any], label_names: lis
             if "truncated_at" in exp.info:
                 line.append(f"  (model saw the first {exp.info['truncated_at']} words)", style="dim")
         table.add_row(exp.method, line)
+        if not exp.failed and isinstance(exp.info.get("nle"), str):  # an explanation in words, under its highlight
+            table.add_row("", Text(printable(exp.info["nle"]), style="italic"))
     console.print(table)
     console.print()
 

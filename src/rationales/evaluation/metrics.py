@@ -384,6 +384,8 @@ for _m in [
 ]:
     _add(_m)
 
+from . import nle as _nle  # noqa: E402,F401 - registers the nle family (explanations in words)
+
 #: metrics where a lower value is better (for tables and plots)
 LOWER_IS_BETTER = frozenset(m.name for m in iter_metrics() if not m.higher_is_better)
 

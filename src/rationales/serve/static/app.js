@@ -369,9 +369,29 @@ function methodRow(words, row, llmPicks) {
     el("span", { class: "metric", title: f.sufficiency ? f.sufficiency.variant : "" },
       el("abbr", { title: "sufficiency: p(label) − p(label from the highlighted words alone)", text: "suff" }),
       " " + fmt(suff)));
-  return el("div", { class: "row", role: "row", "data-method": row.method }, head,
-    wordsCell(words, row.scores, row.rationale, row.method === "llm" ? null : llmPicks, row.method + " word scores"),
-    faith);
+  const cell = wordsCell(words, row.scores, row.rationale, row.method === "llm" ? null : llmPicks, row.method + " word scores");
+  const nle = nleText(row);
+  if (nle) cell.append(nle);
+  return el("div", { class: "row", role: "row", "data-method": row.method }, head, cell, faith);
+}
+
+// An explanation in words (nle): the sentence under the highlight it was written from,
+// with how faithful it is to that highlight.
+function nleText(row) {
+  const info = row.info || {};
+  if (typeof info.nle !== "string") return null;
+  const high = (info.highlight || []).length;
+  const named = info.named_mask ? info.named_mask.filter(Boolean).length : 0;
+  const facts = [];
+  if (high && info.highlight_coverage !== null && info.highlight_coverage !== undefined)
+    facts.push("names " + Math.round(info.highlight_coverage * high) + " of the " + high + " highlighted words");
+  if (info.n_named_not_in_post) facts.push(info.n_named_not_in_post + " listed word(s) not in the post were dropped");
+  if (info.probability_drop !== undefined)
+    facts.push("removing the " + named + " word(s) it names lowers the label's probability by " +
+               fmt(info.probability_drop));
+  return el("div", { class: "nle" },
+    el("p", { class: "nle-text", dir: "auto", text: info.nle }),
+    facts.length ? el("p", { class: "hint nle-facts", text: facts.join("; ") + "." }) : null);
 }
 
 // -- the dataset view ----------------------------------------------------------------------

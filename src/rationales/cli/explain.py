@@ -148,6 +148,10 @@ def explain_command(
             render(console, ex, row, list(classifier.label_names))
 
 
+def _short(text: str, width: int = 30) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 @app.command("explainers")
 def explainers_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -162,12 +166,16 @@ def explainers_command(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("name", "needs", "stochastic", "parameters (defaults)", "description")
+    table = Table("name", "needs", "random", "parameters (defaults)", "description")
     table.columns[0].no_wrap = True
+    table.columns[1].min_width = 9  # "gradients", "llm"
+    table.columns[2].min_width = 3
     table.columns[3].no_wrap = True
     for e in entries:
         needs = [k.removeprefix("needs_") for k, v in e.items() if k.startswith("needs_") and v]
-        params = "\n".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in e["params"].items())
+        # one line per parameter, long defaults shortened so the table keeps its columns
+        # (``--json`` gives them whole)
+        params = "\n".join(_short(f"{k}={json.dumps(v, ensure_ascii=False)}") for k, v in e["params"].items())
         table.add_row(e["name"], ", ".join(needs) or "-", "yes" if e["stochastic"] else "no",
                       params, e["description"])
     Console().print(table)

@@ -15,19 +15,22 @@ from ._options import DATA_DIR, LOADER_OPTIONS, cli_errors, deprecations_shown, 
 def backbones_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """List the registered backbones (any local Hugging Face folder works too)."""
+    """List the registered backbones: languages, licence, size, installed (any local Hugging Face folder works too)."""
     from ..models import backbones
+    from ..models.backbones import installed
 
-    entries = backbones()
+    entries = [{**e, "installed": installed(e["name"])} for e in backbones()]
     if as_json:
         echo_json(entries)
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("name", "languages", "differentiable", "description")
+    table = Table("name", "languages", "differentiable", "licence", "size", "installed", "description")
     for e in entries:
         table.add_row(e["name"], ", ".join(e.get("languages", [])), str(e.get("differentiable")),
+                      e.get("license", "-"), e.get("size", "-"),
+                      "yes" if e["installed"] else f"no: {e.get('fetch', 'see the description')}",
                       e.get("description", ""))
     Console().print(table)
 
@@ -74,8 +77,10 @@ def train_command(
     max_length: int = typer.Option(128, "--max-length", help="Subword tokens per input (longer texts keep the words that fit)."),
     seed: int = typer.Option(0, "--seed"),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's choice)."),
-    freeze: str = typer.Option("none", "--freeze", help="How deep to fine-tune: none (all layers), embeddings (all "
-                               "but the embeddings), encoder (the head only), or N (the top N encoder layers)."),
+    freeze: Optional[str] = typer.Option(None, "--freeze", help="How deep to fine-tune: none (all layers), "
+                                         "embeddings (all but the embeddings), encoder (the head only), or N (the "
+                                         "top N encoder layers). Default: the backbone's (embeddings for "
+                                         "embeddinggemma-300m, else none)."),
 ) -> None:
     """Fine-tune a classifier, optionally supervising its attention with rationales."""
     from ..models.train import train

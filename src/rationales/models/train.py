@@ -91,7 +91,7 @@ def train(
     label_names: Sequence[str] | None = None,
     progress: bool = True,
     threads: int | None = None,
-    freeze: str | int = "none",
+    freeze: str | int | None = None,
     prior_alignment: str = "kl",
     prior_weight: float = 1.0,
     prior_temperature: float = 0.5,
@@ -109,7 +109,9 @@ def train(
     the best epoch by macro-F1 is kept. ``out``: folder to save the model and metrics.
     ``freeze``: how deep to fine-tune (:func:`freeze`): ``"none"`` (all layers),
     ``"embeddings"`` (all but the embeddings), ``"encoder"`` (the head only) or the number
-    of top encoder layers to train. Frozen parameters get no optimizer state.
+    of top encoder layers to train; None (the default): the backbone's own default
+    (:func:`default_freeze`: ``"embeddings"`` for ``embeddinggemma-300m``, else ``"none"``).
+    Frozen parameters get no optimizer state.
 
     ``rationale_loss="prior"``: CE + prior_weight · alignment between the model's
     gradient × input attribution (summed to words) and the scores of the explanations in
@@ -159,6 +161,7 @@ def train(
         priors, stage2 = read_priors(rationales_from, examples, len(names))
     elif rationales_from is not None:
         examples, stage2 = read_machine_rationales(rationales_from, examples, machine_rationale)
+    freeze = default_freeze(backbone) if freeze is None else freeze
     config = {
         "train_data": train_ds.full_name, "n_train": len(examples),
         "eval_data": eval_ds.full_name if eval_ds is not None else None,
@@ -350,6 +353,19 @@ def bf16_support() -> tuple[bool, str]:
 
 
 FREEZE_SCHEMES = ("none", "embeddings", "encoder")
+
+
+def default_freeze(backbone: Any) -> str | int:
+    """The freeze scheme a backbone trains with when none is given: its registry entry's
+    ``train_defaults["freeze"]`` (EmbeddingGemma: ``"embeddings"``, which saves the
+    optimiser state of its 201M-parameter embedding matrix), else ``"none"``."""
+    from .backbones import BACKBONES
+
+    if isinstance(backbone, str) and backbone in BACKBONES:
+        scheme = BACKBONES.entry(backbone).info.get("train_defaults", {}).get("freeze")
+        if scheme is not None:
+            return scheme
+    return "none"
 
 
 def freeze(model: Any, scheme: str | int) -> dict[str, int]:

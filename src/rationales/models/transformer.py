@@ -84,7 +84,9 @@ class TransformerClassifier(EngineClassifier):
 
     ``prefix`` is text the backbone expects before every input (e5: ``"passage: "``);
     its ids are inserted after the leading special tokens and marked -1 in
-    ``word_index``. ``engine_options`` go to :class:`ForwardEngine` (``token_budget``,
+    ``word_index``. ``word_prefix`` is put before every word when it is tokenised
+    (EmbeddingGemma: ``" "``, since its tokenizer marks no word start in split words
+    and would otherwise read them as glued together). ``engine_options`` go to :class:`ForwardEngine` (``token_budget``,
     ``max_batch_size``, ``cache_size``, ``cache_bytes``, ``batch_overhead_tokens``,
     ``onednn``; ``threads`` is deprecated: torch's thread count is process-wide, see
     :func:`rationales.models.engine.set_threads`).
@@ -109,6 +111,7 @@ class TransformerClassifier(EngineClassifier):
         backbone: str | None = None,
         max_length: int | None = None,
         prefix: str = "",
+        word_prefix: str = "",
         train_config: dict[str, Any] | None = None,
         metrics: dict[str, Any] | None = None,
         encoding_cache_size: int = 50_000,
@@ -131,6 +134,7 @@ class TransformerClassifier(EngineClassifier):
         self.name = name
         self.backbone = backbone or name
         self.prefix = prefix
+        self.word_prefix = word_prefix
         self.train_config = dict(train_config or {})
         self.metrics = dict(metrics or {})
         given: list[Any] = [getattr(model.config, "max_position_embeddings", None), max_length,
@@ -178,7 +182,7 @@ class TransformerClassifier(EngineClassifier):
         wids: list[int] = []
         n_used = 0
         if words:
-            enc = self.tokenizer([encodable(w) for w in words], is_split_into_words=True,
+            enc = self.tokenizer([self.word_prefix + encodable(w) for w in words], is_split_into_words=True,
                                  add_special_tokens=False)
             all_ids, all_w = list(enc["input_ids"]), enc.word_ids()
             # word positions whose ids end where: keep words whose last id fits the budget
@@ -300,6 +304,7 @@ class TransformerClassifier(EngineClassifier):
             "label_names": list(self.label_names),
             "max_length": self.max_length,
             "prefix": self.prefix,
+            "word_prefix": self.word_prefix,
             "train_config": self.train_config,
             "metrics": self.metrics,
         }
@@ -328,6 +333,7 @@ class TransformerClassifier(EngineClassifier):
         kwargs = dict(
             name=manifest.get("name", folder.name), backbone=manifest.get("backbone"),
             max_length=manifest.get("max_length"), prefix=manifest.get("prefix", ""),
+            word_prefix=manifest.get("word_prefix", ""),
             train_config=manifest.get("train_config"), metrics=manifest.get("metrics"),
         )
         kwargs.update(options)
@@ -345,6 +351,9 @@ def load_hf(folder: str | Path, num_labels: int | None = None,
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     quiet_transformers()
+    from .gemma import register_model_type
+
+    register_model_type(folder)  # a saved EmbeddingGemma classifier loads through the Auto classes
     kwargs: dict[str, Any] = {}
     if label_names is not None:
         kwargs.update(num_labels=len(label_names), id2label=dict(enumerate(label_names)),

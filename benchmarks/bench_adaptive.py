@@ -39,6 +39,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="models/demo-minilm")
     ap.add_argument("--n", type=int, default=100, help="posts (default 100)")
+    ap.add_argument("--skip", type=int, default=0,
+                    help="skip the first N selected posts (a held-out check of a rule tuned on them)")
     ap.add_argument("--methods", default="lime,kernel_shap")
     ap.add_argument("--n-samples", type=int, default=500, help="the fixed budget and the adaptive cap")
     ap.add_argument("--param", action="append", default=[],
@@ -57,11 +59,12 @@ def main() -> None:
 
     clf = load_classifier(args.model)
     ds = load_spec("hatexplain:test", data_dir=data_dir())
-    posts = list(get_protocol("hatexplain").select(ds))[: args.n]
+    posts = list(get_protocol("hatexplain").select(ds))[args.skip: args.skip + args.n]
     targets = resolve_targets(clf, posts, None)
     by_id = {ex.id: ex for ex in posts}
     extra = {k: float(v) if k == "tol" else int(v) for k, v in (p.split("=", 1) for p in args.param)}
-    print(f"{args.model}, {len(posts)} hatexplain-protocol test posts, torch threads {torch.get_num_threads()}, "
+    print(f"{args.model}, {len(posts)} hatexplain-protocol test posts (from #{args.skip}), "
+          f"torch threads {torch.get_num_threads()}, "
           f"fixed n_samples {args.n_samples}, adaptive {extra or 'defaults'}\n", flush=True)
 
     def run(method: str, stop: str):

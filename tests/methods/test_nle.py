@@ -171,3 +171,12 @@ def test_the_registered_metrics_recompute_the_drops_through_the_classifier():
     # a method without text gets none of them
     other = exp.with_info(nle=None)
     assert nle_group(MethodContext(Keywords(), "x", get_protocol("hatexplain"), {POST.id: POST}, {POST.id: other})) == []
+
+
+def test_a_backend_object_given_to_the_source_method_is_recorded_by_its_spec():
+    from rationales.methods.nle import NLEExplainer
+
+    mine, theirs = ReplayBackend({}, default=ANSWER, name="nle"), ReplayBackend({}, default="[]", name="src")
+    params = NLEExplainer(**{"from": "llm", "from_params": {"llm": theirs}}).json_params(mine)
+    assert params["llm"] == "replay:nle" and params["from_params"] == {"llm": "replay:src"}
+    json.dumps(params)  # JSON-serialisable, as every explanation's params must be

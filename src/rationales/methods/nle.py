@@ -91,6 +91,14 @@ class NLEExplainer(LLMMethod):
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ParameterError(f"nle: k (highlighted words) must be an integer >= 1, got {k!r}")
 
+    def json_params(self, backend: LLMBackend) -> dict[str, Any]:
+        # a backend object given to the source method is recorded by its spec, too
+        params = super().json_params(backend)
+        given = dict(params["from_params"])
+        if given.get("llm") is not None and not isinstance(given["llm"], str):
+            given["llm"] = getattr(given["llm"], "spec", repr(given["llm"]))
+        return {**params, "from_params": given}
+
     def source(self, classifier: Classifier, backend: LLMBackend) -> Any:
         """The source explainer, checked like any request (its needs, its parameters)."""
         from .request import check_request

@@ -66,13 +66,18 @@ class LLMMethod(Explainer):
 
 
 def ask_phrases(backend: LLMBackend, conversations: list[Messages], max_new_tokens: int,
-                retry: bool) -> list[tuple[Reply, list[str] | None, str | None, int]]:
+                retry: bool, *, schema: dict[str, Any] | None = None,
+                retry_message: dict[str, str] | None = None,
+                ) -> list[tuple[Reply, list[str] | None, str | None, int]]:
     """Ask every conversation; re-ask once for the JSON form where the answer was unparseable.
 
-    Returns per conversation: the last reply, the parsed phrases (None on failure), the
-    failure reason, and how many LLM calls it took.
+    ``schema``: the answer's JSON schema (default :data:`RATIONALE_SCHEMA`);
+    ``retry_message``: the re-ask (default :func:`json_retry_message`). Returns per
+    conversation: the last reply, the parsed phrases (None on failure), the failure
+    reason, and how many LLM calls it took.
     """
-    replies = backend.chat_many(conversations, max_new_tokens=max_new_tokens, schema=RATIONALE_SCHEMA)
+    schema = RATIONALE_SCHEMA if schema is None else schema
+    replies = backend.chat_many(conversations, max_new_tokens=max_new_tokens, schema=schema)
     out: list[tuple[Reply, list[str] | None, str | None, int]] = []
     again: list[int] = []
     for i, r in enumerate(replies):
@@ -86,9 +91,8 @@ def ask_phrases(backend: LLMBackend, conversations: list[Messages], max_new_toke
             again.append(i)
     if retry and again:
         follow = [[*conversations[i], {"role": "assistant", "content": replies[i].text or ""},
-                   json_retry_message()] for i in again]
-        for i, r in zip(again, backend.chat_many(follow, max_new_tokens=max_new_tokens,
-                                                 schema=RATIONALE_SCHEMA)):
+                   retry_message or json_retry_message()] for i in again]
+        for i, r in zip(again, backend.chat_many(follow, max_new_tokens=max_new_tokens, schema=schema)):
             if not r.ok:
                 out[i] = (r, None, f"LLM call failed on the re-ask: {r.error}", 2)
                 continue

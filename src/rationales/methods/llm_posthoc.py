@@ -34,14 +34,13 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from ..llm.base import Messages, Reply
-from ..llm.parse import ParseError, parse_phrases
 from ..llm.phrases import map_phrases, pieces
 from ..llm.prompts import POSTHOC_STRATEGIES, posthoc_messages, posthoc_schema
 from ..models.base import Classifier, check_removal
 from ..types import Example, Explanation
 from ._util import masked_many, prob_list, words_used
 from .base import register
-from .llm import LLMMethod
+from .llm import LLMMethod, ask_phrases
 
 
 def sample_masks(n_words: int, used: int, n_samples: int, remove: float, seed: int,
@@ -189,30 +188,7 @@ class LLMPosthocExplainer(LLMMethod):
     def _ask(self, backend: Any, convs: list[Messages], k: int
              ) -> list[tuple[Reply, list[str] | None, str | None, int]]:
         """Ask every conversation; re-ask once for the JSON form where unparseable."""
-        schema = posthoc_schema(k)
-        max_new = int(self.params["max_new_tokens"])
-        replies = backend.chat_many(convs, max_new_tokens=max_new, schema=schema)
-        out: list[tuple[Reply, list[str] | None, str | None, int]] = []
-        again: list[int] = []
-        for i, r in enumerate(replies):
-            if not r.ok:
-                out.append((r, None, f"LLM call failed: {r.error}", 1))
-                continue
-            try:
-                out.append((r, parse_phrases(r.text or ""), None, 1))
-            except ParseError as err:
-                out.append((r, None, f"unparseable answer: {err}", 1))
-                again.append(i)
-        if self.params["retry_unparseable"] and again:
-            follow = [[*convs[i], {"role": "assistant", "content": replies[i].text or ""},
-                       {"role": "user", "content": 'Answer again with only JSON: {"words": [...]}, each '
-                                                   "word copied exactly from the post."}] for i in again]
-            for i, r in zip(again, backend.chat_many(follow, max_new_tokens=max_new, schema=schema)):
-                if not r.ok:
-                    out[i] = (r, None, f"LLM call failed on the re-ask: {r.error}", 2)
-                    continue
-                try:
-                    out[i] = (r, parse_phrases(r.text or ""), None, 2)
-                except ParseError as err:
-                    out[i] = (r, None, f"unparseable answer (asked twice): {err}", 2)
-        return out
+        return ask_phrases(backend, convs, int(self.params["max_new_tokens"]), bool(self.params["retry_unparseable"]),
+                           schema=posthoc_schema(k),
+                           retry_message={"role": "user", "content": 'Answer again with only JSON: {"words": [...]}, '
+                                                                     "each word copied exactly from the post."})

@@ -12,8 +12,11 @@ Below a data folder the layout mirrors the published files::
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..errors import DataNotFoundError
 
@@ -91,3 +94,20 @@ def not_found(
     if extra:
         msg += " " + extra
     return DataNotFoundError(msg)
+
+
+@contextmanager
+def replacing_folder(folder: Path, prefix: str) -> Iterator[Path]:
+    """A hidden temporary sibling of ``folder`` (named ``prefix…``) to build into. When the
+    block succeeds it becomes ``folder``, replacing one already there; on any failure it is
+    removed and ``folder`` is left as it was."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=folder.parent))
+    try:
+        yield tmp
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

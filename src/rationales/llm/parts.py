@@ -23,13 +23,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 from urllib.parse import urlparse
 
+from ..data.paths import replacing_folder
 from ..errors import ModelError, OfflineError
 
 CONNECT_TIMEOUT = 10.0  # seconds: offline, a fetch fails at once rather than after pip's retries
@@ -241,9 +241,7 @@ def unpack_zip(archive: Path, folder: Path, *, strip: str = "", files: Sequence[
     one there) only once every pinned file has its size and sha256; on any failure
     nothing is left. Unsafe member paths (absolute, ``..``) are refused.
     """
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.unpack-", dir=folder.parent))
-    try:
+    with replacing_folder(folder, f".{folder.name}.unpack-") as tmp:
         try:
             zf = zipfile.ZipFile(archive)
         except zipfile.BadZipFile as err:
@@ -278,12 +276,6 @@ def unpack_zip(archive: Path, folder: Path, *, strip: str = "", files: Sequence[
                                  "kept (fetch again with --force)")
             if notify is not None:
                 notify(f"verified {pin.path}: {pin.size:,} bytes, sha256 {pin.sha256[:16]}…")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 

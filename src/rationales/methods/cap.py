@@ -31,7 +31,6 @@ into evidence, z-scores depend on the post's length and shift the zero too.
 
 from __future__ import annotations
 
-import zlib
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,6 +40,7 @@ from ..llm.base import LLMBackend
 from ..llm.zeroshot import LabelAnswers, label_probabilities
 from ..models.base import Classifier
 from ..types import Example, Explanation
+from ._util import example_rng
 from .base import Explainer, register
 from .llm import LLMMethod
 
@@ -70,11 +70,6 @@ def weighted_ridge(keep: np.ndarray, y: np.ndarray, weights: np.ndarray, alpha: 
     normal[np.arange(1, x.shape[1]), np.arange(1, x.shape[1])] += alpha  # the intercept is not penalised
     beta = cho_solve(cho_factor(normal), xw.T @ y)
     return beta[1:], float(beta[0])
-
-
-def example_seed(seed: int, example: Example) -> np.random.Generator:
-    return np.random.default_rng([int(seed), zlib.crc32(example.id.encode("utf-8")),
-                                  zlib.crc32("\x1f".join(example.words).encode("utf-8"))])
 
 
 @register
@@ -111,7 +106,7 @@ class CAPExplainer(LLMMethod):
         unknown = sorted(set(self.params["descriptions"] or {}) - set(labels))
         if unknown:
             raise ParameterError(f"cap: descriptions name {unknown}, not labels of the classifier {labels}")
-        plans = [cap_masks(len(ex.words), int(self.params["n_samples"]), example_seed(self.params["seed"], ex))
+        plans = [cap_masks(len(ex.words), int(self.params["n_samples"]), example_rng(self.params["seed"], ex))
                  for ex in examples]
         # Every distinct perturbed post of the batch is asked once, example after example
         # (so each example's answers reach the backend's disk cache as soon as it is done).

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
-from rationales.models.base import EngineClassifier, InputLike, as_examples, check_removal
+from rationales.models.base import Classifier, EngineClassifier, InputLike, as_examples, check_removal
 from rationales.models.engine import ForwardEngine
 from rationales.types import Example
 
@@ -82,3 +82,19 @@ class PlantedClassifier(EngineClassifier):
 
     def save(self, directory: str | Path) -> Path:  # pragma: no cover - not needed in tests
         raise NotImplementedError("the planted test classifier is built in code, not saved")
+
+
+class Keyword(Classifier):
+    """p(hate) = 0.9 when the words hold 'idiot', else 0.2."""
+
+    label_names = ["normal", "hate"]
+    name = "keyword"
+
+    def predict_proba(self, inputs: Any) -> np.ndarray:
+        return np.asarray([[0.1, 0.9] if "idiot" in ex.words else [0.8, 0.2] for ex in as_examples(inputs)])
+
+    def predict_proba_masked(self, example: Example, keep: np.ndarray, removal: str = "delete") -> np.ndarray:
+        return self.predict_proba([Example("m", tuple(w for w, k in zip(example.words, row) if k)) for row in keep])
+
+    def save(self, directory: Any) -> Path:  # pragma: no cover - not needed here
+        raise NotImplementedError

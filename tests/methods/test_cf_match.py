@@ -12,25 +12,9 @@ import pytest
 from rationales.errors import ParameterError
 from rationales.methods import cf_match, get_explainer
 from rationales.methods.cf_match import difference_scores, idf_table, load_pool, word_key
-from rationales.models.base import Classifier, as_examples
-from rationales.types import Example
+from rationales.models.base import as_examples
 
-
-class Keyword(Classifier):
-    """p(hate) = 0.9 when the words hold 'idiot', else 0.2."""
-
-    label_names = ["normal", "hate"]
-    name = "keyword"
-
-    def predict_proba(self, inputs: Any) -> np.ndarray:
-        return np.asarray([[0.1, 0.9] if "idiot" in ex.words else [0.8, 0.2] for ex in as_examples(inputs)])
-
-    def predict_proba_masked(self, example: Example, keep: np.ndarray, removal: str = "delete") -> np.ndarray:
-        return self.predict_proba([Example("m", tuple(w for w, k in zip(example.words, row) if k)) for row in keep])
-
-    def save(self, directory: Any) -> Path:  # pragma: no cover - not needed here
-        raise NotImplementedError
-
+from .planted import Keyword
 
 KW = Keyword()
 POOL = ["you are a lovely friend", "you are an idiot", "the cat sat on the mat", "go away idiot"]

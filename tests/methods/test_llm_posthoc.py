@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,26 +14,11 @@ from rationales.llm import ReplayBackend
 from rationales.llm.prompts import POSTHOC_STRATEGIES, posthoc_schema
 from rationales.methods import get_explainer
 from rationales.methods.llm_posthoc import rank_scores, sample_masks
-from rationales.models.base import Classifier, as_examples
+from rationales.models.base import Classifier
 from rationales.testing import check_explainer
 from rationales.types import Example
 
-
-class Keyword(Classifier):
-    """p(hate) = 0.9 when the words hold 'idiot', else 0.2."""
-
-    label_names = ["normal", "hate"]
-    name = "keyword"
-
-    def predict_proba(self, inputs: Any) -> np.ndarray:
-        return np.asarray([[0.1, 0.9] if "idiot" in ex.words else [0.8, 0.2] for ex in as_examples(inputs)])
-
-    def predict_proba_masked(self, example: Example, keep: np.ndarray, removal: str = "delete") -> np.ndarray:
-        return self.predict_proba([Example("m", tuple(w for w, k in zip(example.words, row) if k)) for row in keep])
-
-    def save(self, directory: Any) -> Path:  # pragma: no cover - not needed here
-        raise NotImplementedError
-
+from .planted import Keyword
 
 KW = Keyword()
 POST = Example("p", ("you", "are", "an", "idiot", "today"))

@@ -36,6 +36,17 @@ def test_punctuation_words_inside_a_run_are_covered_and_split_words_match() -> N
     assert map_phrases(["I", "don't", "care"], ["don't"]).mask == (0, 1, 0)
 
 
+def test_a_placeholder_word_is_named_by_its_name_or_itself() -> None:
+    words = ["<user>", "you", "are", "<number>", "times", "a", "user"]
+    assert map_phrases(words, ["user"]).mask == (1, 0, 0, 0, 0, 0, 1)  # both the placeholder and the word
+    assert map_phrases(words, ["<user> you"]).mask == (1, 1, 0, 0, 0, 0, 0)
+    assert map_phrases(words, ["<NUMBER> times"]).mask == (0, 0, 0, 1, 1, 0, 0)
+    # only a whole word in angle brackets is a placeholder; other symbols stay as they are
+    assert pieces("a<b>c") == ["a<b>c"]
+    assert pieces("<3") == ["<3"]
+    assert map_phrases(["i", "<3", "you"], ["3"]).mask == (0, 0, 0)
+
+
 def test_hallucinations_are_dropped_and_counted() -> None:
     m = map_phrases(["they", "are", "vermin"], ["vermin", "scum", "kill them all", "vermin", "!!"])
     assert m.mask == (0, 0, 1)

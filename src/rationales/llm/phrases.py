@@ -6,21 +6,28 @@ Matching is on normalised pieces: Unicode NFC, case-folded, with format characte
 matches a contiguous run of the post's words whose pieces, in order, are exactly the
 phrase's pieces, and the run must start and end on word boundaries (``"the"`` never
 matches inside ``"therapist"``, ``"don't"`` matches the word ``don't`` and the three words
-``don ' t``). Every occurrence is marked; words of pure punctuation inside a matched run
+``don ' t``). An anonymisation placeholder standing as a word of its own (HateXplain's
+``<user>``, ``<number>``: ``<`` and lower-case letters and ``>``) is the piece of its name, so
+an LLM that writes ``user`` or ``<user>`` names the post's ``<user>``. Every occurrence is marked; words of pure punctuation inside a matched run
 are marked with it. A phrase with no match is not in the post (a hallucination): it is
 dropped and counted.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Sequence
 
 
+# A placeholder of an anonymised corpus (the tokenizer's ``<\p{Ll}+>``), as a word of its own.
+_PLACEHOLDER = re.compile(r"(?<!\S)<([^\W\d_]+)>(?!\S)")
+
+
 def pieces(text: str) -> list[str]:
     """The normalised pieces of a word or phrase (empty for pure punctuation)."""
-    text = unicodedata.normalize("NFC", text).casefold()
+    text = _PLACEHOLDER.sub(r"\1", unicodedata.normalize("NFC", text).casefold())
     out: list[str] = []
     cur: list[str] = []
     for ch in text:

@@ -8,11 +8,15 @@ AUROC. Run the backbones one after another on a quiet machine:
 
     RATIONALES_DATA=/work/shared/data .venv/bin/python benchmarks/bench_backbone_train.py \
         minilm-en e5-multilingual
+
+With ``RATIONALES_SAVE=DIR`` each trained model is saved to DIR/BACKBONE (for the
+six-method explanation table: ``rationales benchmark --model DIR/BACKBONE ...``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -29,6 +33,8 @@ def run(backbone: str) -> dict:
     clf = rx.train(train, backbone=backbone, epochs=2, batch_size=16, lr=5e-5, max_length=96,
                    freeze="embeddings", bf16=True, seed=0, threads=2, progress=False)
     train_s = time.perf_counter() - t0
+    if os.environ.get("RATIONALES_SAVE"):
+        clf.save(os.path.join(os.environ["RATIONALES_SAVE"], backbone))
     t0 = time.perf_counter()
     probs = clf.predict_proba(list(test))
     forward_s = (time.perf_counter() - t0) / len(test)

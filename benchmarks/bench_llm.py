@@ -15,6 +15,10 @@ writes what it has to the JSON file as it goes, so a partial run is usable:
   ``causal``; they alternate post by post, so a cut run compares the same posts);
 - ``posthoc``: ``llm_posthoc`` per strategy and LIME, post by post, under the protocol
   (plausibility and faithfulness on the posts done), seconds per post;
+- ``nle``: ``nle`` from each of ``--nle-sources`` on the first ``--nle-posts`` test posts in
+  file order (every label; the predicted label is explained), one post at a time: the means
+  of its faithfulness values (coverage, listed words not in the post, both probability
+  drops, listed words written in the text), failures, seconds per post;
 - ``cf_match`` (no LLM): match statistics on ``--match-posts`` posts against ``--pool``;
 - ``variants`` (not in the default list): each prompt variant on the first
   ``--variant-posts`` posts: parse rate, hallucinated phrases, token F1 of the named words
@@ -50,6 +54,8 @@ def main() -> None:
     ap.add_argument("--posthoc-posts", type=int, default=50)
     ap.add_argument("--posthoc-samples", type=int, default=8, help="llm_posthoc's n_samples")
     ap.add_argument("--posthoc-strategies", default="perturbation,prediction,instruction,explanation")
+    ap.add_argument("--nle-posts", type=int, default=50)
+    ap.add_argument("--nle-sources", default="ngram,lime", help="nle's `from` methods (lime: 200 samples)")
     ap.add_argument("--pool", default="hatexplain:validation", help="cf_match's pool")
     ap.add_argument("--prompt", default="fewshot")
     ap.add_argument("--phases", default="llm,zeroshot,benchmark,counterfactual")
@@ -175,7 +181,7 @@ def main() -> None:
             save()
             print(f"zeroshot {len(preds)}/{len(chosen)} acc={zs['accuracy']:.3f} f1={zs['macro_f1']:.3f}", flush=True)
 
-    if "benchmark" in phases or "counterfactual" in phases or "posthoc" in phases:  # cf_match loads its own
+    if set(phases) & {"benchmark", "counterfactual", "posthoc", "nle"}:  # cf_match loads its own
         from rationales.models import load_classifier
 
         clf = load_classifier(args.model)
@@ -290,6 +296,40 @@ def main() -> None:
                 save()
                 print(f"counterfactual {strategy} {cf['n']} flip={cf['flip_rate']:.2f} failed={cf['failed']} "
                       f"{cf['seconds_per_post']:.1f}s/post", flush=True)
+
+    if "nle" in phases:
+        from rationales.methods import explain
+
+        # Sources alternate post by post, so a run cut short has them on the same posts.
+        keys = ("highlight_coverage", "not_in_post_rate", "probability_drop", "highlight_drop", "listed_in_text")
+        sources = [x.strip() for x in args.nle_sources.split(",") if x.strip()]
+        nle_out: dict[str, Any] = {"posts": "HateXplain test, file order, every label; the predicted label",
+                                   "k": 5, "removal": "delete"}
+        out["nle"] = nle_out
+        for ex in list(ds)[: args.nle_posts]:
+            for src in sources:
+                rec = nle_out.setdefault(src, {"n": 0, "failed": 0, "seconds": 0.0, "values": {k: [] for k in keys},
+                                               "not_in_post": [], "texts": []})
+                t0 = time.perf_counter()
+                e = explain(clf, [ex], methods=["nle"], params={"nle": {
+                    "llm": backend, "from": src, "k": 5,
+                    "from_params": {"n_samples": 200} if src == "lime" else {}}})[0]
+                rec["seconds"] += time.perf_counter() - t0
+                rec["n"] += 1
+                rec["seconds_per_post"] = rec["seconds"] / rec["n"]
+                if e.failed is not None:
+                    rec["failed"] += 1
+                    continue
+                for k in keys:
+                    if e.info.get(k) is not None:
+                        rec["values"][k].append(float(e.info[k]))
+                rec["not_in_post"] += list(e.info.get("named_not_in_post", []))
+                rec["texts"].append({"id": e.example_id, "nle": e.info.get("nle")})
+                rec["mean"] = {k: (sum(v) / len(v) if v else None) for k, v in rec["values"].items()}
+            save()
+            print(f"nle {nle_out[sources[0]]['n']} posts {time.strftime('%H:%M:%S')} "
+                  f"{ {s_: round(nle_out[s_]['seconds_per_post'], 1) for s_ in sources if 'seconds_per_post' in nle_out[s_]} }",
+                  flush=True)
 
     if "cf_match" in phases:
         from rationales.methods import explain

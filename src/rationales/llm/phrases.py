@@ -7,10 +7,10 @@ matches a contiguous run of the post's words whose pieces, in order, are exactly
 phrase's pieces, and the run must start and end on word boundaries (``"the"`` never
 matches inside ``"therapist"``, ``"don't"`` matches the word ``don't`` and the three words
 ``don ' t``). An anonymisation placeholder standing as a word of its own (HateXplain's
-``<user>``, ``<number>``: ``<`` and lower-case letters and ``>``) is the piece of its name, so
-an LLM that writes ``user`` or ``<user>`` names the post's ``<user>``. Every occurrence is marked; words of pure punctuation inside a matched run
-are marked with it. A phrase with no match is not in the post (a hallucination): it is
-dropped and counted.
+``<user>``, ``<number>``: ``<`` and lower-case letters and ``>``) is the piece of its
+name, so an LLM that writes ``user`` or ``<user>`` names the post's ``<user>``. Every
+occurrence is marked; words of pure punctuation inside a matched run are marked with it. A
+phrase with no match is not in the post (a hallucination): it is dropped and counted.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Sequence
-
 
 # A placeholder of an anonymised corpus (the tokenizer's ``<\p{Ll}+>``), as a word of its own.
 _PLACEHOLDER = re.compile(r"(?<!\S)<([^\W\d_]+)>(?!\S)")

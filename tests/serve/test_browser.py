@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -74,20 +75,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tiny_clf, small_dataset, tmp_path_factory):
+def serve_in_thread(app) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free local port in a thread; yield its base URL, then
+    stop it (a module fixture's body: ``yield from serve_in_thread(app)``)."""
     import uvicorn
 
-    from rationales.serve import create_app
-
-    from .conftest import WEIGHTS, KeywordClassifier
-
-    reports = tmp_path_factory.mktemp("reports")
-    (reports / "hx-minilm").mkdir()
-    (reports / "hx-minilm" / "report.html").write_text("<!doctype html><title>bench</title><h1>benchmark report</h1>")
-    # "kw" has neither gradients nor attention weights: the page must not offer those methods for it
-    app = create_app({"tiny": tiny_clf, "kw": KeywordClassifier(WEIGHTS)}, [small_dataset], token="",
-                     reports_dir=reports, workers=2)
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -100,6 +92,21 @@ def server(tiny_clf, small_dataset, tmp_path_factory):
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_clf, small_dataset, tmp_path_factory):
+    from rationales.serve import create_app
+
+    from .conftest import WEIGHTS, KeywordClassifier
+
+    reports = tmp_path_factory.mktemp("reports")
+    (reports / "hx-minilm").mkdir()
+    (reports / "hx-minilm" / "report.html").write_text("<!doctype html><title>bench</title><h1>benchmark report</h1>")
+    # "kw" has neither gradients nor attention weights: the page must not offer those methods for it
+    app = create_app({"tiny": tiny_clf, "kw": KeywordClassifier(WEIGHTS)}, [small_dataset], token="",
+                     reports_dir=reports, workers=2)
+    yield from serve_in_thread(app)
 
 
 def api_explain(base: str, body: dict) -> dict:

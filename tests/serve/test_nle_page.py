@@ -7,8 +7,6 @@ real headless Chromium of test_browser.py (and skips, or fails, the same way).
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +15,7 @@ from rationales.llm.replay import ReplayBackend
 from rationales.serve import create_app
 
 from .conftest import WEIGHTS, KeywordClassifier, sigmoid
-from .test_browser import _free_port, api_explain, browser, open_page, page  # noqa: F401 - fixtures used below
+from .test_browser import api_explain, browser, open_page, page, serve_in_thread  # noqa: F401 - fixtures used below
 
 TEXT = "you are a stupid person"
 SENTENCE = 'It calls the reader "stupid", an insult, so it reads as offensive.'
@@ -41,21 +39,8 @@ def test_the_api_row_carries_the_text_its_highlight_and_its_faithfulness(keyword
 
 @pytest.fixture(scope="module")
 def nle_server():
-    import uvicorn
-
     app = create_app({"kw": KeywordClassifier(WEIGHTS)}, token="", reports_dir=None, llm=replay(), workers=1)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    yield from serve_in_thread(app)
 
 
 def test_the_page_shows_the_text_under_the_highlight(page, nle_server):  # noqa: F811 - pytest fixture

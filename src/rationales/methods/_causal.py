@@ -32,7 +32,8 @@ drop is split equally over the spans (``share_method="equal"``). Each word of sp
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from functools import partial
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -185,6 +186,17 @@ def _ask(backend: LLMBackend, convs: list[Any], schema: dict, max_new: int) -> l
     return backend.chat_many(convs, schema=schema, max_new_tokens=max_new) if convs else []
 
 
+def _parsed(reply: Reply, parse: Callable[[str], Any]) -> tuple[Any, str | None]:
+    """``parse`` of the reply's text, or None and why not (the call failed, or the answer
+    does not parse)."""
+    if not reply.ok:
+        return None, f"LLM call failed: {reply.error}"
+    try:
+        return parse(reply.text or ""), None
+    except ParseError as err:
+        return None, f"unparseable answer: {err}"
+
+
 def causal_counterfactuals(classifier: Classifier, examples: list[Example], targets: list[int],
                            backend: LLMBackend, max_tries: int, max_new: int, split: Any
                            ) -> list[dict[str, Any]]:
@@ -206,14 +218,11 @@ def causal_counterfactuals(classifier: Classifier, examples: list[Example], targ
         recs[i]["llm_calls"] += 1
         recs[i]["steps"].append("concepts")
         recs[i]["concepts_answer"] = r.text
-        if not r.ok:
-            fail(i, f"step 1 (concepts): LLM call failed: {r.error}")
+        concepts, why = _parsed(r, parse_phrases)
+        if why is not None:
+            fail(i, f"step 1 (concepts): {why}")
             continue
-        try:
-            recs[i]["concepts"] = parse_phrases(r.text or "")[:3]
-        except ParseError as err:
-            fail(i, f"step 1 (concepts): unparseable answer: {err}")
-            continue
+        recs[i]["concepts"] = concepts[:3]
         if not recs[i]["concepts"]:
             fail(i, "step 1 (concepts): the LLM named no concept")
     # 2. the words of each concept
@@ -224,13 +233,9 @@ def causal_counterfactuals(classifier: Classifier, examples: list[Example], targ
         recs[i]["llm_calls"] += 1
         recs[i]["steps"].append("words")
         recs[i]["words_answer"] = r.text
-        if not r.ok:
-            fail(i, f"step 2 (words): LLM call failed: {r.error}")
-            continue
-        try:
-            pairs = parse_carriers(r.text or "", recs[i]["concepts"])
-        except ParseError as err:
-            fail(i, f"step 2 (words): unparseable answer: {err}")
+        pairs, why = _parsed(r, partial(parse_carriers, concepts=recs[i]["concepts"]))
+        if why is not None:
+            fail(i, f"step 2 (words): {why}")
             continue
         carriers: list[tuple[str, dict[str, list[Span]]]] = []
         missing: list[str] = []
@@ -260,13 +265,9 @@ def causal_counterfactuals(classifier: Classifier, examples: list[Example], targ
             concept, carriers_of = recs[i]["_carriers"][attempt]
             att: dict[str, Any] = {"concept": concept, "answer": r.text}
             recs[i]["attempts"].append(att)
-            if not r.ok:
-                att["error"] = f"LLM call failed: {r.error}"
-                continue
-            try:
-                swaps = parse_replacements(r.text or "")
-            except ParseError as err:
-                att["error"] = f"unparseable answer: {err}"
+            swaps, why = _parsed(r, parse_replacements)
+            if why is not None:
+                att["error"] = why
                 continue
             words = examples[i].words
             edited, new_at, ignored, changed = apply_replacements(words, carriers_of, swaps, split)

@@ -117,11 +117,13 @@ def class_metrics(clf: Any, examples: list[Any]) -> dict[str, Any]:
             "n": len(examples), "n_hate": int((gold == h).sum()), "n_offensive": int((gold == o).sum())}
 
 
-def write_jsonl(path: Path, exps: list[Any]) -> None:
+def write_explanations(path: Path, exps: list[Any]) -> None:
+    """The explanations as JSONL, written beside and then moved into place (a cut run
+    leaves no half file that a rerun would take as done)."""
+    from rationales.jsonio import write_jsonl
+
     tmp = path.with_suffix(".part")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for e in exps:
-            fh.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
+    write_jsonl(tmp, (e.to_dict() for e in exps))
     tmp.replace(path)
 
 
@@ -148,6 +150,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import rationales as rx
+    from rationales.jsonio import dumps
     from rationales.methods import explain
     from rationales.models import load_classifier
     from rationales.types import Dataset, Explanation
@@ -216,7 +219,7 @@ def main() -> None:
             e = explain(clf, [ex], methods=["cap"], target=[ex.label], params=params)[0]
             secs.append(round(time.perf_counter() - t0, 2))
             with open(cap_file, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
+                fh.write(dumps(e.to_dict()) + "\n")
             out["cap_done"] = len(done) + len(secs)
             save()
             print(f"cap {i + 1}/{len(subset)} {secs[-1]:.1f} s failed={e.failed}", flush=True)
@@ -244,7 +247,7 @@ def main() -> None:
         exps: list[Explanation] = explain(clf, posts, methods=[method], target=[e.label for e in posts],
                                           params={method: params[method]}, progress=True)
         out.setdefault("prior_seconds", {})[path.stem] = round(time.perf_counter() - t0, 1)
-        write_jsonl(path, exps)
+        write_explanations(path, exps)
         save()
         return path
 
